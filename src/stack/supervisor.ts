@@ -194,28 +194,35 @@ function signalAll(pgid: number, members: ProcStat[], signal: NodeJS.Signals): v
 
 /**
  * Stops a process group and anything its leader spawned: SIGTERM, wait up to
- * graceS, SIGKILL, then verify nothing is left.
+ * graceS, SIGKILL, then verify nothing is left. Every process seen along the
+ * way is remembered (by pid and start time), because a descendant whose
+ * parent exits is re-parented and can no longer be found through ancestry.
  */
 export async function stopGroup(pgid: number, graceS: number, leaderPid = pgid): Promise<StopResult> {
-  let members = treeOf(pgid, leaderPid);
-  if (members.length === 0) return { survivors: [], escalated: false };
-  signalAll(pgid, members, 'SIGTERM');
+  const known = new Map<number, ProcStat>();
+  const refresh = (): ProcStat[] => {
+    for (const s of treeOf(pgid, leaderPid)) known.set(s.pid, s);
+    for (const [pid, s] of known) {
+      const now = readStat(pid);
+      if (!now || now.startTicks !== s.startTicks || now.state === 'Z' || now.state === 'X') known.delete(pid);
+    }
+    return [...known.values()];
+  };
+  let alive = refresh();
+  if (alive.length === 0) return { survivors: [], escalated: false };
+  signalAll(pgid, alive, 'SIGTERM');
   const deadline = performance.now() + graceS * 1000;
   while (performance.now() < deadline) {
     await sleep(50);
-    members = members.filter((m) => {
-      const s = readStat(m.pid);
-      return s !== undefined && s.startTicks === m.startTicks && s.state !== 'Z' && s.state !== 'X';
-    });
-    if (members.length === 0 && treeOf(pgid, leaderPid).length === 0) return { survivors: [], escalated: false };
+    alive = refresh();
+    if (alive.length === 0) return { survivors: [], escalated: false };
   }
-  const remaining = treeOf(pgid, leaderPid);
-  signalAll(pgid, remaining, 'SIGKILL');
+  signalAll(pgid, refresh(), 'SIGKILL');
   for (let i = 0; i < 40; i++) {
     await sleep(50);
-    if (treeOf(pgid, leaderPid).length === 0) return { survivors: [], escalated: true };
+    if (refresh().length === 0) return { survivors: [], escalated: true };
   }
-  return { survivors: treeOf(pgid, leaderPid), escalated: true };
+  return { survivors: refresh(), escalated: true };
 }
 
 /** Immediate SIGKILL of a whole tree (second Ctrl-C). */

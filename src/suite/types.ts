@@ -50,8 +50,8 @@ export interface TestResult {
   criteria: Criterion[];
   /** Key figures, written as `metric.<name>: <value>` lines; units in the names. */
   metrics: Record<string, number | string>;
-  /** Test-specific detail (passes, statistics, evidence) saved in the per-test JSON. */
-  details?: unknown;
+  /** Passes, statistics and evidence, saved in the per-test JSON and summary.json. */
+  details?: TestDetails;
   /** Present with status error: the log tail of a dead server, the phase that timed out, … */
   errorDetail?: string;
 }
