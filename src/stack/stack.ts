@@ -4,7 +4,7 @@
 // connector vLLM once PegaFlow is ready.
 import { join } from 'node:path';
 import type { KvgateConfig } from '../config/config.ts';
-import { buildPegaflowCommand, detectPegaflowDialect, type PegaflowDialect } from './launchers/pegaflow.ts';
+import { buildPegaflowCommand, describeFlags, detectPegaflowFlags, type PegaflowFlags } from './launchers/pegaflow.ts';
 import { buildVllmCommand, probeVllm, type VllmCapabilities, type VllmRole } from './launchers/vllm.ts';
 import { listGpus, placeBaseline } from './launchers/gpus.ts';
 import { checkPort, describeBusyPort, type PortClaim } from './ports.ts';
@@ -97,7 +97,7 @@ export interface StackHandle {
   servers: Map<ServerRole, RunningServer>;
   /** Command lines actually run, for env.json and the report. */
   commandLines: Record<string, string[]>;
-  detected: { pegaflowDialect?: PegaflowDialect; vllm?: VllmCapabilities; gpus?: string[] };
+  detected: { pegaflowFlags?: PegaflowFlags; vllm?: VllmCapabilities; gpus?: string[] };
   /** Graceful stop of every server (SIGTERM, grace, SIGKILL); returns problems worth reporting. */
   stop(): Promise<string[]>;
   /** SIGKILL everything now (second Ctrl-C). */
@@ -156,8 +156,9 @@ export async function preflightPorts(claims: PortClaim[]): Promise<void> {
   if (problems.length) throw new StackError(problems.join('\n'));
 }
 
-function probeFor(role: ServerRole, ep: ServerEndpoint, dialect: PegaflowDialect | undefined): ReadinessProbe {
-  if (role === 'pegaflow-server') return pegaflowProbe(ep.httpBase, ep.grpcAddress!, dialect === 'legacy' ? '/metrics' : '/health');
+function probeFor(role: ServerRole, ep: ServerEndpoint, flags: PegaflowFlags | undefined): ReadinessProbe {
+  // Servers old enough to take --metrics-addr answer on /metrics (the bash suite polled it); newer ones have /health.
+  if (role === 'pegaflow-server') return pegaflowProbe(ep.httpBase, ep.grpcAddress!, flags?.http === '--metrics-addr' ? '/metrics' : '/health');
   return httpProbe(ep.healthUrl);
 }
 
@@ -172,17 +173,17 @@ export async function startStack(cfg: KvgateConfig, opts: StartOptions): Promise
 
   const wantsVllm = roles.includes('vllm-pegaflow') || roles.includes('vllm-baseline');
   const [dialectInfo, vllmCaps, gpus] = await Promise.all([
-    roles.includes('pegaflow-server') ? detectPegaflowDialect(cfg.pegaflow.bin, cfg.pegaflow.dialect) : undefined,
+    roles.includes('pegaflow-server') ? detectPegaflowFlags(cfg.pegaflow.bin, cfg.pegaflow.dialect) : undefined,
     wantsVllm ? probeVllm(cfg.vllm.bin) : undefined,
     // The simulated stack has no GPUs to place; the real one asks nvidia-smi.
     cfg.stack === 'real' && roles.includes('vllm-baseline') ? listGpus() : undefined,
   ]);
-  if (dialectInfo) observer.info(`pegaflow-server flag dialect: ${dialectInfo.dialect} (from ${dialectInfo.how})`);
+  if (dialectInfo) observer.info(`pegaflow-server flags: ${describeFlags(dialectInfo.flags)}, from ${dialectInfo.how}`);
   if (gpus?.problem) observer.warn(gpus.problem);
 
   const logs = (name: string) => join(cfg.results.dir, 'logs', `${name}.log`);
   const specs = new Map<ServerRole, ProcessSpec>();
-  if (dialectInfo) specs.set('pegaflow-server', buildPegaflowCommand(cfg, dialectInfo.dialect, logs('pegaflow-server')));
+  if (dialectInfo) specs.set('pegaflow-server', buildPegaflowCommand(cfg, dialectInfo.flags, logs('pegaflow-server')));
   if (vllmCaps && roles.includes('vllm-pegaflow')) specs.set('vllm-pegaflow', buildVllmCommand(cfg, 'vllm-pegaflow', cfg.pegaflow.device, vllmCaps, logs('vllm-pegaflow')));
   if (vllmCaps && roles.includes('vllm-baseline')) {
     const placement =
@@ -211,7 +212,7 @@ export async function startStack(cfg: KvgateConfig, opts: StartOptions): Promise
     const meta = { ports, resultsDir: cfg.results.dir, detached: opts.detached };
     let pidFile = await writePidFile(cfg.results.stateDir, proc, meta);
     servers.set(role, { role, proc, pidFile, endpoint: endpoints[role] });
-    const elapsedS = await waitReady(proc, probeFor(role, endpoints[role], dialectInfo?.dialect), {
+    const elapsedS = await waitReady(proc, probeFor(role, endpoints[role], dialectInfo?.flags), {
       timeoutS: cfg.timeouts.serverStartupS,
       maxIntervalS: cfg.timeouts.healthCheckIntervalS,
       signal: startAbort.signal,
@@ -250,7 +251,7 @@ export async function startStack(cfg: KvgateConfig, opts: StartOptions): Promise
   const handle: StackHandle = {
     servers,
     commandLines,
-    detected: { pegaflowDialect: dialectInfo?.dialect, vllm: vllmCaps, gpus: gpus?.names },
+    detected: { pegaflowFlags: dialectInfo?.flags, vllm: vllmCaps, gpus: gpus?.names },
     stop: stopAll,
     killNow() {
       stoppingAll = true;

@@ -98,20 +98,37 @@ export interface PromFamily {
 }
 const parsePrometheusTextFormat = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => PromFamily[];
 
-export async function scrape(httpUrl: string): Promise<PromFamily[]> {
+export type Scrape = PromFamily[] & { text: string };
+
+export async function scrape(httpUrl: string): Promise<Scrape> {
   const res = await fetch(`${httpUrl}/metrics`);
   if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`);
-  return parsePrometheusTextFormat(await res.text());
+  const text = await res.text();
+  return Object.assign(parsePrometheusTextFormat(text), { text });
 }
 
-/** Sum of a counter or gauge over the series whose labels include `labels`; 0 when absent. Histograms: their count. */
+/** Sum of a counter or gauge over the series whose labels include `labels`; 0 when absent. */
 export function metric(families: PromFamily[], name: string, labels: Record<string, string> = {}): number {
   const fam = families.find((f) => f.name === name);
   if (!fam) return 0;
   let total = 0;
   for (const s of fam.metrics) {
     if (!Object.entries(labels).every(([k, v]) => s.labels?.[k] === v)) continue;
-    total += Number(s.value ?? s.count ?? 0);
+    total += Number(s.value ?? 0);
+  }
+  return total;
+}
+
+/**
+ * Observations of a histogram, read from the raw text: parse-prometheus-text-format
+ * 1.1.1 drops `_count`, `_sum` and the labels of histogram series that carry
+ * labels besides `le` (every OTel-exported series carries otel_scope_name).
+ */
+export function histogramCount(scraped: Scrape, name: string): number {
+  let total = 0;
+  for (const line of scraped.text.split('\n')) {
+    const m = new RegExp(`^${name}_count(?:\\{[^}]*\\})? (\\S+)$`).exec(line);
+    if (m) total += Number(m[1]);
   }
   return total;
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { parseArgs } from '../../src/config/args.ts';
 import { resolveConfig, type KvgateConfig } from '../../src/config/config.ts';
-import { buildPegaflowCommand, dialectFromHelp } from '../../src/stack/launchers/pegaflow.ts';
+import { buildPegaflowCommand, DIALECT_FLAGS, flagsFromPegaflowHelp } from '../../src/stack/launchers/pegaflow.ts';
 import { buildVllmCommand, flagsFromHelp, kvTransferConfig, visibleDevices } from '../../src/stack/launchers/vllm.ts';
 import { parseNvidiaSmiList, placeBaseline } from '../../src/stack/launchers/gpus.ts';
 
@@ -13,7 +13,7 @@ function cfg(env: Record<string, string> = {}): KvgateConfig {
 }
 
 t.test('pegaflow-server command line, newer dialect', async (t) => {
-  const spec = buildPegaflowCommand(cfg({ PEGA_DEVICE: '2', PEGA_EXTRA_ARGS: '--log-level debug' }), 'current', '/r/logs/pegaflow-server.log');
+  const spec = buildPegaflowCommand(cfg({ PEGA_DEVICE: '2', PEGA_EXTRA_ARGS: '--log-level debug' }), DIALECT_FLAGS.current, '/r/logs/pegaflow-server.log');
   t.equal(spec.command, 'pegaflow-server');
   t.same(spec.args, [
     '--addr', '127.0.0.1:50055',
@@ -28,14 +28,16 @@ t.test('pegaflow-server command line, newer dialect', async (t) => {
 });
 
 t.test('pegaflow-server command line, older dialect; SSD tier off', async (t) => {
-  const spec = buildPegaflowCommand(cfg({ PEGA_SSD_CACHE_PATH: 'none', PEGA_POOL_SIZE: '8gb', PEGA_PORT: '6000', PEGA_METRICS_PORT: '6001' }), 'legacy', '/r/l.log');
+  const spec = buildPegaflowCommand(cfg({ PEGA_SSD_CACHE_PATH: 'none', PEGA_POOL_SIZE: '8gb', PEGA_PORT: '6000', PEGA_METRICS_PORT: '6001' }), DIALECT_FLAGS.legacy, '/r/l.log');
   t.same(spec.args, ['--addr', '127.0.0.1:6000', '--device', '0', '--pool-size', '8gb', '--metrics-addr', '127.0.0.1:6001']);
 });
 
-t.test('dialect detection reads --help', async (t) => {
-  t.equal(dialectFromHelp('Options:\n  --addr <ADDR>\n  --devices <DEVICES>\n  --http-addr <HTTP_ADDR>\n'), 'current');
-  t.equal(dialectFromHelp('Options:\n  --addr <ADDR>\n  --device <DEVICE>\n  --metrics-addr <ADDR>\n'), 'legacy');
-  t.equal(dialectFromHelp('error: something else'), undefined);
+t.test('flag detection reads --help, flag by flag', async (t) => {
+  t.same(flagsFromPegaflowHelp('Options:\n  --addr <ADDR>\n  --devices <DEVICES>\n  --http-addr <HTTP_ADDR>\n'), DIALECT_FLAGS.current);
+  t.same(flagsFromPegaflowHelp('Options:\n  --addr <ADDR>\n  --device <DEVICE>\n  --metrics-addr <ADDR>\n'), DIALECT_FLAGS.legacy);
+  // Builds of 28 Jan – 3 Feb 2026 already had --devices but still --metrics-addr.
+  t.same(flagsFromPegaflowHelp('  --devices <DEVICES>\n  --metrics-addr <ADDR>\n'), { device: '--devices', http: '--metrics-addr' });
+  t.equal(flagsFromPegaflowHelp('error: something else'), undefined);
 });
 
 t.test('connector vLLM command line and env', async (t) => {

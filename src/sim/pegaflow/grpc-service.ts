@@ -262,6 +262,8 @@ export function createEngineService(ctx: ServiceContext): grpc.UntypedServiceImp
       await channel.run(ms, async () => {
         for (const w of writes) await worker.kv.writeBlock(w.blockId, w.data);
       });
+      // Unpin first: a pool full of this load's own leased blocks must not block the promotion.
+      for (const release of releases.splice(0)) release();
       for (const w of writes) if (w.block.tier === 'ssd') store.promote(w.block);
       metrics.recordLoad(Math.round((writes.length * options.blockBytes) / inst.tpSize), (performance.now() - start) / 1000, ssdBlocks);
       logger.debug(`Load into ${req.instanceId} tp_rank=${req.tpRank}: ${writes.length} block(s) (${ssdBlocks} from SSD), modelled ${ms.toFixed(3)} ms`);
