@@ -77,7 +77,7 @@ t.test('the current dialect resolves every flag kvgate passes, with defaults for
   t.equal(d.ssdCacheCapacityBytes, 512 * GIB);
   t.equal(d.blockBytes, 2 * 1024 ** 2);
   t.equal(d.startupDelayS, 0.2);
-  t.equal(d.loadUsPerBlock, 100);
+  t.equal(d.loadUsPerBlock, 120);
   t.equal(d.ssdLoadUsPerBlock, 400);
 });
 

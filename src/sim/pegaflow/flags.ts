@@ -57,7 +57,7 @@ const SIM_FLAGS: FlagSpec[] = [
   value('sim-fault-seed', 'uint', 'Seed for faults that fire for a fraction of calls; env KVGATE_SIM_FAULT_SEED', { valueName: 'N', defaultText: '0', heading: 'Simulation' }),
   value('sim-startup-delay-s', 'seconds', 'Seconds before the HTTP and gRPC ports open (stands for CUDA and pool initialisation)', { valueName: 'SECONDS', defaultText: '0.2', heading: 'Simulation' }),
   value('sim-block-bytes', 'size', 'Bytes accounted per stored block against --pool-size (a 16-token block of a 7-14B model)', { valueName: 'SIZE', defaultText: '2mb', heading: 'Simulation' }),
-  value('sim-load-us-per-block', 'micros', 'Modelled host-to-GPU transfer time per block served from RAM, in microseconds', { valueName: 'MICROS', defaultText: '100', heading: 'Simulation' }),
+  value('sim-load-us-per-block', 'micros', 'Modelled host-to-GPU transfer time per block served from RAM, in microseconds', { valueName: 'MICROS', defaultText: '120', heading: 'Simulation' }),
   value('sim-ssd-load-us-per-block', 'micros', 'Modelled transfer time per block served from the SSD tier, in microseconds', { valueName: 'MICROS', defaultText: '400', heading: 'Simulation' }),
 ];
 

@@ -49,7 +49,7 @@ export const DEFAULT_OPTIONS: Readonly<SimPegaflowOptions> = Object.freeze({
   faultSeed: 0,
   startupDelayS: 0.2,
   blockBytes: 2 * 1024 * 1024,
-  loadUsPerBlock: 100,
+  loadUsPerBlock: 120,
   ssdLoadUsPerBlock: 400,
   leaseTtlS: 30,
 });
