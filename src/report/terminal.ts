@@ -2,7 +2,9 @@
 // requests done/total, rate, ETA) under the log; elsewhere (CI, NO_COLOR,
 // pipes): plain timestamped lines without ANSI codes. Ends with a summary table.
 // Everything printed is also appended, without colours, to results/<id>/kvgate.log.
-import { appendFileSync, mkdirSync } from 'node:fs';
+// Text that comes from outside (server log tails, error details) may carry ANSI
+// codes: they are stripped in plain mode and in the transcript.
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Table from 'cli-table3';
 import type { KvgateConfig } from '../config/config.ts';
@@ -10,6 +12,7 @@ import { layoutFor } from '../results/layout.ts';
 import { formatNumber } from '../results/result-file.ts';
 import type { PassProgress, Reporter, RunOutcome, SuiteEvent } from '../suite/events.ts';
 import { KEY_METRICS, type TestResult, type TestStatus } from '../suite/types.ts';
+import { stripAnsi } from './text.ts';
 
 export interface TerminalOptions {
   out?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -45,14 +48,17 @@ function statusText(status: TestStatus, color: boolean): string {
   return color ? `${c}${status.toUpperCase()}${ANSI.reset}` : status.toUpperCase();
 }
 
-function metric(r: TestResult, key: string, unit = ''): string {
+/** The fields the summary table reads: a live TestResult or a test read back from summary.json. */
+export type SummaryRowInput = Pick<TestResult, 'name' | 'status' | 'durationS' | 'metrics'>;
+
+function metric(r: SummaryRowInput, key: string, unit = ''): string {
   const v = r.metrics[key];
   if (v === undefined) return '–';
   return typeof v === 'number' ? `${formatNumber(Number(v.toPrecision(3)))}${unit}` : v;
 }
 
 /** The final summary table (also used for the GitHub/Buildkite Markdown by other reporters). */
-export function summaryRows(tests: TestResult[]): string[][] {
+export function summaryRows(tests: readonly SummaryRowInput[]): string[][] {
   return tests.map((r) => [
     r.name,
     r.status,
@@ -67,7 +73,7 @@ export function summaryRows(tests: TestResult[]): string[][] {
 }
 export const SUMMARY_HEADER = ['test', 'status', 'duration', 'TTFT cold', 'TTFT warm', 'TTFT baseline', 'speedup', 'PegaFlow hits', 'failed'];
 
-export function renderSummaryTable(tests: TestResult[], color: boolean): string {
+export function renderSummaryTable(tests: readonly SummaryRowInput[], color: boolean): string {
   const table = new Table({ head: SUMMARY_HEADER, style: color ? {} : { head: [], border: [] } });
   for (const row of summaryRows(tests)) {
     if (color) row[1] = statusText(row[1] as TestStatus, true);
@@ -99,7 +105,9 @@ export class TerminalReporter implements Reporter {
 
   /** A log line: above the live status line on a TTY, plain and timestamped otherwise. */
   line(text: string, color = ''): void {
-    const plain = `[${this.stamp()}] ${text}`;
+    // Continuation lines (log tails, details) are indented: no line of ours starts with
+    // what a CI might read as a command ("::error::", "--- ").
+    const plain = `[${this.stamp()}] ${stripAnsi(text).replace(/\n/g, '\n    ')}`;
     if (this.transcript) {
       try {
         appendFileSync(this.transcript, plain + '\n');
@@ -108,7 +116,7 @@ export class TerminalReporter implements Reporter {
       }
     }
     if (this.live) {
-      this.out.write(`\r\x1b[2K${color}${plain}${color ? ANSI.reset : ''}\n`);
+      this.out.write(`\r\x1b[2K${color}[${this.stamp()}] ${text.replace(/\n/g, '\n    ')}${color ? ANSI.reset : ''}\n`);
       this.drawStatus();
     } else this.out.write(plain + '\n');
   }
@@ -204,6 +212,16 @@ export class TerminalReporter implements Reporter {
         // best effort
       }
     }
+    // A recap of what did not pass, so a long log ends with the reasons.
+    for (const r of o.tests) {
+      if (r.status === 'pass') continue;
+      this.line(`${r.name}: ${r.status.toUpperCase()} — ${r.reason}`, r.status === 'fail' || r.status === 'error' ? ANSI.red : ANSI.yellow);
+      for (const c of r.criteria) if (c.status === 'fail') this.line(`  ✘ ${c.title}: ${c.reason}`);
+    }
+    if (o.warnings.length) this.line(`${o.warnings.length} warning${o.warnings.length > 1 ? 's' : ''} (listed above and in summary.json)`, ANSI.yellow);
+    const layout = layoutFor(o.resultsDir);
+    const reports = [layout.reportHtml, layout.summaryJson, layout.junitXml, layout.envJson].filter((f) => existsSync(f));
+    if (reports.length) this.line(`reports: ${reports.join(', ')}`);
     this.line(`overall: ${o.status} (exit ${o.exitCode}); results in ${o.resultsDir}`, o.status === 'PASSED' ? ANSI.green : ANSI.red);
   }
 }
