@@ -54,7 +54,9 @@ export type SummaryRowInput = Pick<TestResult, 'name' | 'status' | 'durationS' |
 function metric(r: SummaryRowInput, key: string, unit = ''): string {
   const v = r.metrics[key];
   if (v === undefined) return '–';
-  return typeof v === 'number' ? `${formatNumber(Number(v.toPrecision(3)))}${unit}` : v;
+  if (typeof v !== 'number') return v;
+  // Counts stay exact; measured quantities get three significant digits.
+  return `${Number.isInteger(v) ? String(v) : formatNumber(Number(v.toPrecision(3)))}${unit}`;
 }
 
 /** The final summary table (also used for the GitHub/Buildkite Markdown by other reporters). */

@@ -2,6 +2,7 @@
 // order, and makes sure every outcome — pass, fail, dead server, timeout,
 // Ctrl-C — ends with every .result, overall.result, summary and log on disk
 // and no process of ours left running.
+import { setMaxListeners } from 'node:events';
 import type { KvgateConfig, TestId } from '../config/config.ts';
 import { createResultsDir, layoutFor, type ResultsLayout } from '../results/layout.ts';
 import { startLifeline, type Lifeline } from '../stack/lifeline.ts';
@@ -265,6 +266,8 @@ async function runTests(
     for (const test of opts.tests) {
       if (ctl.runAbort.signal.aborted) break;
       const testAbort = new AbortController();
+      // Every in-flight request listens on this signal; hundreds at once is normal here.
+      setMaxListeners(0, testAbort.signal);
       ctl.setCurrent(testAbort);
       const startedAt = nowIso();
       bus.emit({ type: 'test-start', test, name: TEST_NAMES[test] });
