@@ -13,6 +13,7 @@ import { EXIT, runSuite } from '../suite/runner.ts';
 import { TEST_NAMES } from '../suite/types.ts';
 import { defaultReporters } from '../report/index.ts';
 import { TEST_RUNNERS } from '../tests/index.ts';
+import { preflightInputs, serverExecutableProblems } from './preflight.ts';
 
 const STACK_EXAMPLE = 'MODEL=Qwen/Qwen3-8B ci/run-all-tests.ts --quick      # or: ci/run-all-tests.ts --stack sim';
 
@@ -55,7 +56,14 @@ export const DOCS: Record<'run-all-tests' | 'start-servers' | 'run-lm-eval' | 'r
 };
 
 /** run-all-tests: the whole suite, servers included. */
+function inputsOk(cfg: KvgateConfig, tests: readonly TestId[], script: string): boolean {
+  const problems = preflightInputs(cfg, tests);
+  if (problems.length) process.stderr.write(`${script}: bad input (nothing was started):\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+  return problems.length === 0;
+}
+
 export async function runAllTests(cfg: KvgateConfig): Promise<number> {
+  if (!inputsOk(cfg, cfg.suite.tests, 'run-all-tests')) return EXIT.usage;
   const outcome = await runSuite(cfg, {
     tests: cfg.suite.tests,
     runners: TEST_RUNNERS,
@@ -78,6 +86,7 @@ export function sessionResultsDir(cfg: KvgateConfig): string | undefined {
 
 /** run-lm-eval / run-long-doc-qa / run-share-gpt: one test against servers that are already up. */
 export async function runOneTest(cfg: KvgateConfig, test: TestId): Promise<number> {
+  if (!inputsOk(cfg, [test], cfg.script)) return EXIT.usage;
   const skipBaseline = test === 'lm-eval' ? cfg.lmEval.skipBaseline : test === 'long-doc' ? cfg.longDoc.skipBaseline : cfg.shareGpt.skipBaseline;
   let appendToDir: string | undefined;
   if (!cfg.results.explicit) {
@@ -131,6 +140,11 @@ export async function startServers(cfg: KvgateConfig, args: ParsedArgs): Promise
   if (cmd === 'stop-all') return stopAll(cfg);
   let roles = START_COMMANDS[cmd]!;
   if (cmd === 'start-all' && !cfg.suite.startBaseline) roles = roles.filter((r) => r !== 'vllm-baseline');
+  const missing = serverExecutableProblems(cfg, roles);
+  if (missing.length) {
+    process.stderr.write(`start-servers: bad input (nothing was started):\n${missing.map((p) => `  ${p}`).join('\n')}\n`);
+    return EXIT.usage;
+  }
   if (cmd === 'start-vllm') {
     const pega = endpointsFor(cfg)['pegaflow-server'];
     const up = await httpOk(pega.healthUrl);

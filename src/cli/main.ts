@@ -5,6 +5,7 @@ import { parseArgs, UsageError, type ParsedArgs } from '../config/args.ts';
 import { ConfigError, resolveConfig, type KvgateConfig } from '../config/config.ts';
 import type { Script } from '../config/options.ts';
 import { usage, type ScriptDoc } from '../config/usage.ts';
+import { ResultsDirExistsError } from '../results/layout.ts';
 import { EXIT } from '../suite/runner.ts';
 
 export interface CliOptions {
@@ -45,8 +46,14 @@ export async function runCli(
   try {
     code = await main(cfg, args);
   } catch (err) {
-    process.stderr.write(`${script}: ${(err as Error).stack ?? String(err)}\n`);
-    code = EXIT.infrastructure;
+    if (err instanceof ResultsDirExistsError) {
+      // An explicit RESULTS_DIR/BUILD_ID that is taken: a configuration error, found before anything started.
+      process.stderr.write(`${script}: ${err.message}\n`);
+      code = EXIT.usage;
+    } else {
+      process.stderr.write(`${script}: ${(err as Error).stack ?? String(err)}\n`);
+      code = EXIT.infrastructure;
+    }
   }
   process.exit(code);
 }

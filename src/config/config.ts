@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { OPTIONS, type OptionGroup, type OptionId, type ParsedOptions, type Script } from './options.ts';
+import { OPTIONS, type CriterionId, type OptionGroup, type OptionId, type ParsedOptions, type Script } from './options.ts';
 import type { ParsedArgs } from './args.ts';
 import type { Size } from './values.ts';
 
@@ -65,6 +65,8 @@ export interface KvgateConfig {
     minSpeedup: number;
     ttftStat: TtftStat;
     maxFailureRate: number;
+    /** KVGATE_INTERNAL_DISABLE_CHECKS: criteria reported as skipped (the self-test's own test uses it). */
+    disabledChecks: readonly CriterionId[];
   };
   results: {
     buildId: string;
@@ -303,7 +305,7 @@ export function resolveConfig(script: Script, args: ParsedArgs, ctx: ResolveCont
       lmEvalInstallS: o.lmEvalInstallTimeoutS,
       lmEvalRunS: o.lmEvalRunTimeoutS,
     },
-    thresholds: { maxTtftS: o.maxTtftS, minSpeedup: o.minSpeedup, ttftStat: o.ttftStat, maxFailureRate: o.maxFailureRate },
+    thresholds: { maxTtftS: o.maxTtftS, minSpeedup: o.minSpeedup, ttftStat: o.ttftStat, maxFailureRate: o.maxFailureRate, disabledChecks: o.disabledChecks },
     results: {
       buildId,
       dir: resultsDir,

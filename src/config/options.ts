@@ -4,6 +4,10 @@
 import type { z } from 'zod';
 import { v } from './values.ts';
 
+/** Every verdict criterion's id (src/checks/, src/tests/). */
+export const CRITERION_IDS = ['failures', 'ttft', 'speedup', 'cache-used', 'ttft-cross-check', 'consistency', 'lm-eval-ran', 'baseline', 'warmup'] as const;
+export type CriterionId = (typeof CRITERION_IDS)[number];
+
 export const SCRIPTS = [
   'run-all-tests',
   'start-servers',
@@ -82,6 +86,7 @@ export const OPTIONS = {
   maxTtftS: { env: 'MAX_PEGAFLOW_TTFT', group: 'thresholds', default: '0.22', schema: v.positive('seconds, a number > 0 (e.g. 0.22)'), help: 'TTFT ceiling for warm connector requests, seconds' },
   minSpeedup: { env: 'MIN_SPEEDUP_RATIO', group: 'thresholds', default: '1.2', schema: v.positive('a ratio > 0 (e.g. 1.2)'), help: 'floor for baseline TTFT ÷ connector TTFT' },
   ttftStat: { env: 'TTFT_STAT', flag: '--ttft-stat', scripts: ['run-long-doc-qa', 'run-share-gpt'], group: 'thresholds', default: 'mean', schema: v.oneOf(['mean', 'p50', 'p90', 'p99'] as const), help: 'statistic of TTFT that verdicts compare' },
+  disabledChecks: { env: 'KVGATE_INTERNAL_DISABLE_CHECKS', group: 'thresholds', default: '', schema: v.listOf(CRITERION_IDS), help: 'internal, for testing the self-test: verdict criteria to switch off (reported as skipped), e.g. cache-used' },
   maxFailureRate: { env: 'MAX_FAILURE_RATE', flag: '--max-failure-rate', scripts: ['run-long-doc-qa', 'run-share-gpt'], group: 'thresholds', default: '0', schema: v.fraction(), help: 'fraction of failed requests tolerated before a test fails' },
 
   // ── results ──────────────────────────────────────────────────────────────
@@ -137,6 +142,12 @@ export const OPTIONS = {
   shareGptMaxTtftS: { env: 'SHARE_GPT_MAX_TTFT', flag: '--max-ttft', scripts: ['run-share-gpt'], group: 'share-gpt', defaultHelp: 'MAX_PEGAFLOW_TTFT', schema: v.positive('seconds, a number > 0'), help: 'TTFT ceiling for turns 2 and later' },
   shareGptMinSpeedup: { env: 'SHARE_GPT_MIN_SPEEDUP', flag: '--min-speedup', scripts: ['run-share-gpt'], group: 'share-gpt', defaultHelp: 'MIN_SPEEDUP_RATIO', schema: v.positive('a ratio > 0'), help: 'speedup floor for this test' },
   shareGptSkipBaseline: { flag: '--skip-baseline', scripts: ['run-share-gpt'], group: 'share-gpt', ...sw, help: 'no baseline replay, no speedup criterion' },
+
+  // ── self-test ────────────────────────────────────────────────────────────
+  selfTestScenarios: { env: 'SELF_TEST_SCENARIOS', flag: '--scenario', scripts: ['self-test'], group: 'self-test', default: '', schema: v.names(), help: 'scenarios to run, comma-separated (also as arguments); empty: all (see --list)' },
+  selfTestList: { flag: '--list', scripts: ['self-test'], group: 'self-test', ...sw, help: 'list the scenarios and what each proves, then exit' },
+  selfTestRepeat: { env: 'SELF_TEST_REPEAT', flag: '--repeat', scripts: ['self-test'], group: 'self-test', default: '0', schema: v.int(0, 1000), help: 'clean-run stability: run the clean scenario N times and report false failures and each figure\'s margin to its threshold' },
+  selfTestJobs: { env: 'SELF_TEST_JOBS', flag: '--jobs', scripts: ['self-test'], group: 'self-test', defaultHelp: 'half the CPU cores, at least 1', schema: v.int(1, 64), help: 'scenarios run at once (each starts its own three servers on free ports)' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionId = keyof typeof OPTIONS;

@@ -127,6 +127,14 @@ export const v = {
   oneOf: <const T extends readonly [string, ...string[]]>(values: T) =>
     refineString(`one of ${values.join(', ')}`, (raw) => (values.includes(raw.trim()) ? (raw.trim() as T[number]) : undefined)),
   shellWords: () => refineString('arguments with balanced quotes', splitShellWords),
+  /** Comma-separated words, each one of `values` (empty: none). */
+  listOf: <const T extends readonly [string, ...string[]]>(values: T) =>
+    refineString(`a comma-separated list of ${values.join(', ')} (or empty)`, (raw) => {
+      const items = raw.split(',').map((x) => x.trim()).filter(Boolean);
+      return items.every((x) => values.includes(x)) ? (items as T[number][]) : undefined;
+    }),
+  /** Comma-separated names (empty: none); which names exist is checked by the script. */
+  names: () => refineString('comma-separated names', (raw) => raw.split(',').map((x) => x.trim()).filter(Boolean)),
   deviceList: () =>
     refineString('a GPU index or comma-separated list (e.g. 0 or 0,1)', (raw) => {
       const parts = raw.split(',').map((p) => p.trim());

@@ -13,6 +13,8 @@ export interface Lifeline {
   readonly watchdogPid: number;
   guard(pgid: number): void;
   release(pgid: number): void;
+  /** SIGKILL every guarded group now (second Ctrl-C, also while servers are still starting). */
+  killNow(): void;
   /** Normal shutdown: the watchdog exits without stopping anything still guarded. */
   close(): void;
 }
@@ -46,6 +48,15 @@ export function startLifeline(opts: { graceS: number; reportFile: string }): Lif
     release(pgid) {
       guarded.delete(pgid);
       send(`release ${pgid}`);
+    },
+    killNow() {
+      for (const pgid of guarded) {
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          // group already gone
+        }
+      }
     },
     close() {
       for (const pgid of guarded) send(`release ${pgid}`);

@@ -142,6 +142,8 @@ export async function runSuite(cfg: KvgateConfig, opts: RunSuiteOptions): Promis
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
     if (interruptedBy) {
       stack?.killNow();
+      // Also groups the stack handle does not cover yet (servers still starting) and guarded tools (lm_eval).
+      lifeline?.killNow();
       const outcome = finish();
       bus.endSync(outcome);
       process.exit(exitCodeFor([], interruptedBy));

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../results/atomic.ts';
 import { classifyConsistency, compareSamples, findSamplesFile, identical, parseSamples, renderDiff, scoresOf, type SamplesComparison } from '../analysis/lm-eval-samples.ts';
-import { cacheUsed, combine } from '../checks/criteria.ts';
+import { cacheUsed, combine, withDisabled } from '../checks/criteria.ts';
 import { buildLmEvalArgs, lmEvalEnv, requirementsFile, resolveLmEvalBinary } from '../workloads/lm-eval/driver.ts';
 import type { TestContext, TestRunner } from '../suite/context.ts';
 import { KEY_METRICS, TEST_NAMES, type CacheEvidence, type Criterion, type LmEvalDetails, type TestDetails } from '../suite/types.ts';
@@ -70,7 +70,8 @@ export const runLmEvalConsistency: TestRunner = async (ctx) => {
   ctx.info(`lm_eval: ${bin} (from ${how})`);
   const withBaseline = ctx.useBaseline && !c.skipBaseline;
   const runs: RunOutput[] = [];
-  const finish = (criteria: Criterion[], mismatches: LmEvalDetails['mismatches'], diffFile: string | undefined, extraReason?: string) => {
+  const finish = (judged: Criterion[], mismatches: LmEvalDetails['mismatches'], diffFile: string | undefined, extraReason?: string) => {
+    const criteria = withDisabled(judged, ctx.cfg.thresholds.disabledChecks);
     const { status, reason } = combine(criteria);
     const endedAt = new Date().toISOString();
     const scores = runs.map((r) => ({ ...r, scores: scoresOf(parseSamples(r.samplesFile)) }));

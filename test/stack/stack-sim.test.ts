@@ -73,6 +73,8 @@ t.test('harness killed with SIGKILL: the lifeline stops its servers, and the nex
   const tookS = (performance.now() - t0) / 1000;
   t.same(alive, [], `every server group is gone (${tookS.toFixed(1)}s after the SIGKILL)`);
   t.ok(tookS <= 5, 'within 5 s');
+  // The watchdog stops the groups first, then exits; give it a moment.
+  for (let i = 0; i < 50 && isRunning(info.watchdog); i++) await sleep(100);
   t.notOk(isRunning(info.watchdog), 'the watchdog exits too');
   const lifelineLog = readFileSync(join(env['RESULTS_DIR']!, 'logs', 'lifeline.log'), 'utf8');
   t.match(lifelineLog, /harness gone; stopping process groups/);

@@ -86,6 +86,8 @@ export const FLAGS: FlagSpec[] = [
   f(['--sim-prefill-us-per-token'], 'simPrefillUsPerToken', 'float', 'Simulation', String(L.prefillUsPerToken), 'Prefill cost per uncached prompt token.'),
   f(['--sim-decode-us-per-seq'], 'simDecodeUsPerSeq', 'float', 'Simulation', String(L.decodeUsPerSeq), 'Decode cost per decoding sequence in a step.'),
   f(['--sim-decode-base-ms'], 'simDecodeBaseMs', 'float', 'Simulation', String(L.decodeBaseMs), 'Cost of a step that decodes at least one sequence.'),
+  f(['--sim-fixed-ttft-ms'], 'simFixedTtftMs', 'float', 'Simulation', 'None', 'Benchmarks: every first token goes out exactly this long after its request arrived (chat: the role-only chunk at once); replaces the latency model.'),
+  f(['--sim-fixed-itl-ms'], 'simFixedItlMs', 'float', 'Simulation', '0', 'With --sim-fixed-ttft-ms: time between tokens of a stream.'),
 ];
 
 export const USAGE = 'usage: vllm serve [model_tag] [options]';
@@ -299,6 +301,13 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       return usageError(`argument ${spec.names[0]}: must be >= ${min} (got ${v})`);
     }
   }
+  for (const dest of ['simFixedTtftMs', 'simFixedItlMs'] as const) {
+    const v = values[dest];
+    if (typeof v === 'number' && v < 0) return usageError(`argument ${FLAGS.find((s) => s.dest === dest)!.names[0]}: must be >= 0 (got ${v})`);
+  }
+  if (values['simFixedItlMs'] !== undefined && values['simFixedTtftMs'] === undefined) {
+    return usageError('argument --sim-fixed-itl-ms: only with --sim-fixed-ttft-ms');
+  }
   const kvt = values['kvTransferConfig'];
   if (kvt !== undefined && (kvt === null || typeof kvt !== 'object' || Array.isArray(kvt))) {
     return usageError(`argument --kv-transfer-config: expected a JSON object (got ${JSON.stringify(kvt)})`);
@@ -352,6 +361,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       decodeUsPerSeq: num('simDecodeUsPerSeq', DEFAULT_LATENCY.decodeUsPerSeq),
       decodeBaseMs: num('simDecodeBaseMs', DEFAULT_LATENCY.decodeBaseMs),
     },
+    fixedLatency: values['simFixedTtftMs'] === undefined ? undefined : { ttftMs: num('simFixedTtftMs', 0), itlMs: num('simFixedItlMs', 0) },
   };
   const ignoredFlags = FLAGS.filter((s) => s.ignored && given.has(s.dest)).map((s) => s.names[0]!);
   return { kind: 'serve', options, ignoredFlags, warnings };

@@ -12,6 +12,7 @@ import { ApiError, badRequest, errorBody, internalError, notFound } from './erro
 import type { Logger } from './log.ts';
 import type { VllmMetrics } from './metrics.ts';
 import { SIM_VLLM_VERSION, type SimVllmOptions } from './options.ts';
+import { Pacer } from './pacer.ts';
 import type { FinishedRequest, Scheduler, TokenEvent } from './scheduler.ts';
 import { detokenize, tokenize } from './tokenizer.ts';
 
@@ -166,6 +167,8 @@ export function createApiHandler(deps: ApiDeps): { handle: (req: IncomingMessage
   const primaryName = options.servedModelNames[0]!;
   const createdAt = Math.floor(Date.now() / 1000);
   const active = new Set<{ abort(): void }>();
+  const fixed = options.fixedLatency;
+  const pacer = fixed ? new Pacer((err) => logger.error('serving.py:600', `paced output failed: ${(err as Error).stack ?? String(err)}`)) : undefined;
 
   function checkModel(body: Record<string, unknown>): string {
     const model = body['model'];
@@ -233,6 +236,27 @@ export function createApiHandler(deps: ApiDeps): { handle: (req: IncomingMessage
     return handle;
   }
 
+  /**
+   * Fixed-latency mode: token j of a prompt goes out at arrival + ttft + j × itl
+   * (the engine, running with no step time, is far ahead of that); the finish
+   * follows the last token. Errors are not delayed.
+   */
+  function paced(arrivedMs: number, sink: Submitted): Submitted {
+    if (!fixed || !pacer) return sink;
+    let tokens = 0;
+    let lastDueMs = arrivedMs + fixed.ttftMs;
+    return {
+      onToken(ev) {
+        lastDueMs = arrivedMs + fixed.ttftMs + tokens++ * fixed.itlMs;
+        pacer.at(lastDueMs, () => sink.onToken(ev));
+      },
+      onFinish(r) {
+        pacer.at(lastDueMs, () => sink.onFinish(r));
+      },
+      onError: (e) => sink.onError(e),
+    };
+  }
+
   function usageOf(promptTokens: number, completionTokens: number, cachedTokens: number) {
     return {
       prompt_tokens: promptTokens,
@@ -248,6 +272,8 @@ export function createApiHandler(deps: ApiDeps): { handle: (req: IncomingMessage
     res: ServerResponse,
     kind: 'completion' | 'chat',
   ): Promise<void> {
+    // Fixed-latency mode counts from here: the request's head has been read.
+    const arrivedMs = performance.now();
     let ended = false;
     res.on('close', () => {
       if (!ended) {
@@ -388,7 +414,7 @@ export function createApiHandler(deps: ApiDeps): { handle: (req: IncomingMessage
       logRequest(reqId, p.text, p.tokens.length, s, maxTokensPerPrompt[i]!);
       let handle: { abort(): void };
       try {
-        handle = submit(reqId, p.tokens, maxTokensPerPrompt[i]!, s, {
+        handle = submit(reqId, p.tokens, maxTokensPerPrompt[i]!, s, paced(arrivedMs, {
           onToken(ev) {
             if (!sse || failed) return;
             const finish = ev.finish ? { finish_reason: ev.finish.reason, stop_reason: ev.finish.stopReason } : { finish_reason: null, stop_reason: null };
@@ -418,12 +444,17 @@ export function createApiHandler(deps: ApiDeps): { handle: (req: IncomingMessage
             if (--remaining === 0) finishAll();
           },
           onError,
-        });
+        }));
       } catch (err) {
         onError(err instanceof ApiError ? err : internalError((err as Error).message));
         return;
       }
       handles.push(handle);
+      // Fixed-latency mode: the role-only chunk goes out at once, before the first token (a known gap for benchmarks).
+      if (fixed && sse && kind === 'chat' && !firstChunkSent[i]) {
+        firstChunkSent[i] = true;
+        sse.data({ id, object, created, model, choices: [{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
+      }
     });
   }
 

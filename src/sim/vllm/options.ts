@@ -40,6 +40,13 @@ export interface SimVllmOptions {
   faultSeed: number;
   startupDelayS: number;
   latency: LatencyModel;
+  /**
+   * --sim-fixed-ttft-ms / --sim-fixed-itl-ms (benchmarks): every request's
+   * first token goes out exactly ttftMs after it arrived and token j at
+   * ttftMs + j × itlMs, whatever the load; the engine then runs with no
+   * modelled step time. undefined: the latency model decides.
+   */
+  fixedLatency: { ttftMs: number; itlMs: number } | undefined;
   /** Seconds between "Engine 000: Avg prompt throughput…" lines (0: never). */
   statsIntervalS: number;
   /** Spawn the EngineCore child process (tests that need no process tree turn it off). */
@@ -68,6 +75,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<SimVllmOptions, 'model' | 'servedMod
   faultSeed: 0,
   startupDelayS: 1.0,
   latency: DEFAULT_LATENCY,
+  fixedLatency: undefined,
   statsIntervalS: 10,
   spawnEngineCore: true,
 });

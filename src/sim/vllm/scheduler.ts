@@ -278,7 +278,8 @@ export class Scheduler {
       const produced = this.compute(plan);
       const credit = Math.min(this.lateMs, ms / 2);
       const target = t0 + ms - credit;
-      await sleepUntil(target);
+      // A zero-length step (fixed-latency mode) still yields, so a long batch cannot starve I/O and timers.
+      await (ms > 0 ? sleepUntil(target) : yieldToLoop());
       const end = performance.now();
       this.lateMs = this.lateMs - credit + Math.max(0, end - target);
       if (this.stopped) return;

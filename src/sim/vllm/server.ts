@@ -132,6 +132,9 @@ export async function startSimVllm(partial: Partial<SimVllmOptions> & { model: s
   logger.info('utils.py:253', `non-default args: ${nonDefaultArgs(options)}`);
   for (const w of hooks.warnings ?? []) logger.warn('argparse_utils.py:178', w);
   if (hooks.ignoredFlags?.length) logger.info('api_server.py:1840', `Accepted without effect in the simulator: ${hooks.ignoredFlags.join(' ')}`);
+  if (options.fixedLatency) {
+    logger.warn('api_server.py:1841', `Fixed latency (benchmarks): first token ${options.fixedLatency.ttftMs} ms after arrival, then one every ${options.fixedLatency.itlMs} ms; the latency model is off`);
+  }
   if (faults.active.size > 0) {
     logger.warn('api_server.py:1841', `Simulated faults active: ${faults.describe()} (seed ${options.faultSeed})`);
     const elsewhere = [...faults.active.keys()].filter((n: FaultName) => FAULTS[n].server === 'pegaflow');
@@ -234,7 +237,8 @@ export async function startSimVllm(partial: Partial<SimVllmOptions> & { model: s
         enablePrefixCaching: options.enablePrefixCaching,
         maxNumSeqs: options.maxNumSeqs,
         maxNumBatchedTokens: options.maxNumBatchedTokens,
-        latency: options.latency,
+        // Fixed latency: the engine computes at once and openai-api.ts paces the output.
+        latency: options.fixedLatency ? { stepOverheadMs: 0, prefillUsPerToken: 0, decodeUsPerSeq: 0, decodeBaseMs: 0 } : options.latency,
         seed: options.seed,
       },
       kv,
