@@ -106,6 +106,14 @@ export interface KvgateConfig {
     minSpeedup: number;
     skipBaseline: boolean;
   };
+  selfTest: {
+    scenarios: string[];
+    list: boolean;
+    /** 0: run the scenarios; N: run the clean scenario N times. */
+    repeat: number;
+    /** undefined: half the CPU cores. */
+    jobs: number | undefined;
+  };
   shareGpt: {
     numConversations: number;
     numClients: number;
@@ -146,7 +154,7 @@ export const GROUPS_BY_SCRIPT: Record<Script, readonly OptionGroup[]> = {
   'run-lm-eval': ['stack', 'servers', 'timeouts', 'results', 'lm-eval'],
   'run-long-doc-qa': ['stack', 'servers', 'timeouts', 'thresholds', 'results', 'long-doc'],
   'run-share-gpt': ['stack', 'servers', 'timeouts', 'thresholds', 'results', 'share-gpt'],
-  'self-test': ['stack', 'timeouts', 'thresholds', 'results', 'self-test'],
+  'self-test': ['timeouts', 'thresholds', 'results', 'self-test'],
 };
 
 function sourceName(id: OptionId, args: ParsedArgs): string {
@@ -343,6 +351,7 @@ export function resolveConfig(script: Script, args: ParsedArgs, ctx: ResolveCont
       minSpeedup: o.longDocMinSpeedup ?? o.minSpeedup,
       skipBaseline: o.longDocSkipBaseline || o.quick,
     },
+    selfTest: { scenarios: o.selfTestScenarios, list: o.selfTestList, repeat: o.selfTestRepeat, jobs: o.selfTestJobs },
     shareGpt: {
       numConversations: o.shareGptNumConversations,
       numClients: o.shareGptNumClients,

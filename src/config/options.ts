@@ -19,7 +19,8 @@ export const SCRIPTS = [
 export type Script = (typeof SCRIPTS)[number];
 
 const TEST_SCRIPTS = ['run-lm-eval', 'run-long-doc-qa', 'run-share-gpt'] as const;
-const ALL: readonly Script[] = SCRIPTS;
+/** Scripts that start or talk to servers (all but the self-test, which always runs the simulated stack). */
+const SERVER_SCRIPTS: readonly Script[] = SCRIPTS.filter((s) => s !== 'self-test');
 
 export type OptionGroup = 'stack' | 'servers' | 'timeouts' | 'thresholds' | 'results' | 'suite' | 'lm-eval' | 'long-doc' | 'share-gpt' | 'self-test';
 
@@ -47,7 +48,7 @@ const sw = { switch: true, default: 'false', schema: v.bool() } as const;
 
 export const OPTIONS = {
   // ── stack ────────────────────────────────────────────────────────────────
-  stack: { env: 'STACK', flag: '--stack', scripts: ALL, default: 'real', group: 'stack', schema: v.oneOf(['real', 'sim'] as const), help: 'real: start vllm and pegaflow-server; sim: the simulated stack in src/sim (no GPU needed)' },
+  stack: { env: 'STACK', flag: '--stack', scripts: SERVER_SCRIPTS, default: 'real', group: 'stack', schema: v.oneOf(['real', 'sim'] as const), help: 'real: start vllm and pegaflow-server; sim: the simulated stack in src/sim (no GPU needed)' },
   model: { env: 'MODEL', group: 'stack', defaultFor: { sim: 'kvgate/sim-qwen3-8b' }, defaultHelp: 'required (sim: kvgate/sim-qwen3-8b)', schema: v.string('a model path or Hugging Face id'), help: 'model path or Hugging Face id' },
   servedModelName: { env: 'SERVED_MODEL_NAME', group: 'stack', defaultHelp: 'MODEL', schema: v.string(), help: 'model name served by the API' },
   chatTemplate: { env: 'CHAT_TEMPLATE', group: 'stack', defaultHelp: 'none', schema: v.string('a chat template file path'), help: 'chat template file passed to vllm --chat-template' },

@@ -3,13 +3,14 @@
 // Ctrl-C — ends with every .result, overall.result, summary and log on disk
 // and no process of ours left running.
 import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KvgateConfig, TestId } from '../config/config.ts';
 import { createResultsDir, layoutFor, type ResultsLayout } from '../results/layout.ts';
 import { startLifeline, type Lifeline } from '../stack/lifeline.ts';
 import { monitorHealth } from '../stack/monitor.ts';
 import { guardedRunner } from '../stack/run-process.ts';
 import { httpOk } from '../stack/readiness.ts';
-import { endpointsFor, startStack, StackError, type ServerRole, type StackHandle, type StackObserver } from '../stack/stack.ts';
+import { endpointsFor, startStack, StackError, type ServerEndpoint, type ServerRole, type StackHandle, type StackObserver } from '../stack/stack.ts';
 import { ServerStartError, SpawnError, describeExit } from '../stack/supervisor.ts';
 import { LauncherError } from '../stack/launchers/pegaflow.ts';
 import { abortCauseOf, describeAbort, SuiteAbort, type AbortCause, type TestContext, type TestRunner } from './context.ts';
@@ -296,6 +297,9 @@ async function runTests(
           testAbort.signal.addEventListener('abort', () => reject(testAbort.signal.reason), { once: true });
         });
         result = await Promise.race([opts.runners[test](ctx), aborted]);
+        // A server that died in the last moments of the test makes its last requests fail fast, so the
+        // verdict can come before the exit is seen: check every server once more before accepting it.
+        if (!testAbort.signal.aborted) await confirmServersUp(roles.map((r) => endpoints[r]), testAbort);
         // A verdict reached while a server was dying is not a verdict.
         if (testAbort.signal.aborted) throw testAbort.signal.reason;
       } catch (err) {
@@ -314,6 +318,31 @@ async function runTests(
   } finally {
     monitor.stop();
   }
+}
+
+/** How long a server that fails /health after a test gets before it is declared dead (an exit event ends the wait sooner). */
+const SETTLE_MS = 3000;
+
+/**
+ * Probes each server's /health; one that does not answer is probed again
+ * until SETTLE_MS has passed. Still down: aborts the test as server-died
+ * (the stack observer usually aborts it first, with the exit code).
+ */
+async function confirmServersUp(endpoints: readonly ServerEndpoint[], testAbort: AbortController): Promise<void> {
+  await Promise.all(
+    endpoints.map(async (ep) => {
+      const until = Date.now() + SETTLE_MS;
+      for (;;) {
+        const r = await httpOk(ep.healthUrl, 1000);
+        if (r.ready || testAbort.signal.aborted) return;
+        if (Date.now() >= until) {
+          testAbort.abort(new SuiteAbort({ kind: 'server-died', role: ep.role, detail: `stopped answering /health at the end of the test (${r.detail})`, logTail: '' }));
+          return;
+        }
+        await sleep(250);
+      }
+    }),
+  );
 }
 
 export function resultForFailure(test: TestId, err: unknown, startedAt: string): TestResult {

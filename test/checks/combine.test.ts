@@ -1,5 +1,5 @@
 import t from 'tap';
-import { combine } from '../../src/checks/criteria.ts';
+import { combine, withDisabled } from '../../src/checks/criteria.ts';
 import type { Criterion } from '../../src/suite/types.ts';
 
 const c = (id: string, status: Criterion['status'], reason = `${id} ${status}`): Criterion => ({ id, title: id, status, reason });
@@ -23,4 +23,12 @@ t.test('only inconclusive criteria short of passing: inconclusive, with that rea
 t.test('nothing judged is not a pass', async (t) => {
   t.same(combine([]), { status: 'inconclusive', reason: 'no criteria to judge' });
   t.same(combine([c('a', 'skipped')]), { status: 'inconclusive', reason: '1 criterion skipped: nothing was judged' });
+});
+
+t.test('a disabled criterion is kept as skipped, saying what it would have been, and no longer decides', async (t) => {
+  const judged = withDisabled([c('ttft', 'pass'), c('cache-used', 'fail', 'cache path not exercised: none')], ['cache-used']);
+  t.equal(judged[1]!.status, 'skipped');
+  t.match(judged[1]!.reason, /disabled by KVGATE_INTERNAL_DISABLE_CHECKS \(would have been fail: cache path not exercised/);
+  t.same(combine(judged), { status: 'pass', reason: 'the only criterion met (1 skipped)' });
+  t.same(withDisabled([c('ttft', 'fail')], []), [c('ttft', 'fail')], 'nothing disabled: unchanged');
 });

@@ -156,3 +156,17 @@ t.test('each script maps every flag spelling to one option, and --help lists the
 t.test('build ids are timestamps YYYYmmdd-HHMMSS', async (t) => {
   t.equal(timestampBuildId(new Date(2026, 0, 2, 3, 4, 5)), '20260102-030405');
 });
+
+t.test('the internal check switch takes known criterion ids only', async (t) => {
+  t.same(resolve('run-all-tests', ['--stack', 'sim'], { KVGATE_INTERNAL_DISABLE_CHECKS: 'cache-used, ttft' }).thresholds.disabledChecks, ['cache-used', 'ttft']);
+  t.same(resolve('run-all-tests', ['--stack', 'sim']).thresholds.disabledChecks, [], 'off by default');
+  t.match(problems('run-all-tests', ['--stack', 'sim'], { KVGATE_INTERNAL_DISABLE_CHECKS: 'cache' }).join('\n'), /KVGATE_INTERNAL_DISABLE_CHECKS=cache: expected a comma-separated list of failures, ttft/);
+});
+
+t.test('self-test options: scenarios, repeat and jobs validated; no --stack (it always runs the sim)', async (t) => {
+  const cfg = resolve('self-test', ['--scenario', 'slow-load,drop-saves', '--repeat', '3', '--jobs', '2']);
+  t.same(cfg.selfTest, { scenarios: ['slow-load', 'drop-saves'], list: false, repeat: 3, jobs: 2 });
+  t.equal(resolve('self-test', []).selfTest.jobs, undefined, 'jobs default: decided from the CPU count');
+  t.throws(() => parseArgs('self-test', ['--stack', 'sim']), { message: 'unknown option --stack' });
+  t.match(problems('self-test', ['--jobs', '0'], {}).join('\n'), /--jobs=0: expected a whole number from 1 to 64/);
+});
