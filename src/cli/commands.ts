@@ -36,7 +36,7 @@ export const DOCS: Record<'run-all-tests' | 'start-servers' | 'run-lm-eval' | 'r
           'start-vllm       connector vLLM only (PegaFlow must be running)',
           'start-baseline   baseline vLLM only',
           'stop-all         stop every server started by kvgate whose harness is gone or that start-servers started',
-          'status           RUNNING / NOT RUNNING for each of the three servers',
+          'status           RUNNING / NOT RUNNING for each of the three servers; exit 1 if one is down (--no-baseline: the baseline is not required)',
         ],
       },
     ],
@@ -174,8 +174,10 @@ async function serverStatus(cfg: KvgateConfig): Promise<number> {
     const health = await httpOk(eps[role].healthUrl);
     const rec = records.find((r) => r.name === role && checkLiveness(r).state === 'running');
     const who = rec ? ` (pid ${rec.pid}, log ${rec.logFile})` : health.ready ? ' (not started by kvgate)' : '';
-    process.stdout.write(`${role.padEnd(16)} ${health.ready ? 'RUNNING' : 'NOT RUNNING'}  ${eps[role].httpBase}${who}\n`);
-    if (!health.ready) allUp = false;
+    // With --no-baseline (as after start-all --no-baseline) the baseline is shown but not required.
+    const required = role !== 'vllm-baseline' || cfg.suite.startBaseline;
+    process.stdout.write(`${role.padEnd(16)} ${health.ready ? 'RUNNING' : 'NOT RUNNING'}  ${eps[role].httpBase}${who}${required ? '' : ' (not required: --no-baseline)'}\n`);
+    if (!health.ready && required) allUp = false;
   }
   return allUp ? EXIT.passed : EXIT.failed;
 }

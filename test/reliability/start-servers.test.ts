@@ -26,9 +26,12 @@ t.test('Ctrl-C of a single test leaves start-servers\' servers running; stop-all
   const stillUp = processesOf(e.base, e.ports).filter((p) => p.cmdline.includes('sim/bin/'));
   t.same(stillUp.map((p) => p.pid).sort(), servers.map((p) => p.pid).sort(), 'every server start-servers started is still running');
 
-  const status = runScript('start-servers.ts', ['status'], serversEnv);
-  await status.waitForExit(30_000);
+  const status = runScript('start-servers.ts', ['status', '--no-baseline'], serversEnv);
+  t.same(await status.waitForExit(30_000), { code: 0, signal: null }, 'status --no-baseline exits 0: every required server is up');
   t.match(status.output(), /pegaflow-server\s+RUNNING[\s\S]*vllm-pegaflow\s+RUNNING/, 'status reports both RUNNING');
+  t.match(status.output(), /vllm-baseline\s+NOT RUNNING .*\(not required: --no-baseline\)/);
+  const strict = runScript('start-servers.ts', ['status'], serversEnv);
+  t.same(await strict.waitForExit(30_000), { code: 1, signal: null }, 'plain status exits 1: the baseline is down');
 
   const stop = runScript('start-servers.ts', ['stop-all'], serversEnv);
   const stopped = await stop.waitForExit(60_000);
