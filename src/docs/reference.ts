@@ -82,10 +82,17 @@ export const GENERATED_BLOCKS: Record<string, () => string> = {
   scenarios: scenariosReference,
 };
 
-/** README text with every `<!-- generated:NAME -->…<!-- /generated:NAME -->` block replaced by its current content. */
-export function regenerate(readme: string): string {
+/** Markdown files with generated blocks, and the blocks each must have. */
+export const GENERATED_FILES: Record<string, readonly string[]> = {
+  'README.md': ['options', 'faults', 'scenarios'],
+  'src/sim/README.md': ['faults'],
+};
+
+/** Text with each named `<!-- generated:NAME -->…<!-- /generated:NAME -->` block replaced by its current content. */
+export function regenerate(readme: string, blocks: readonly string[] = Object.keys(GENERATED_BLOCKS)): string {
   let out = readme;
-  for (const [name, gen] of Object.entries(GENERATED_BLOCKS)) {
+  for (const name of blocks) {
+    const gen = GENERATED_BLOCKS[name]!;
     const re = new RegExp(`(<!-- generated:${name} [^>]*-->)[\\s\\S]*?(<!-- /generated:${name} -->)`);
     if (!re.test(out)) throw new Error(`README.md has no <!-- generated:${name} … --> block`);
     out = out.replace(re, (_m, open: string, close: string) => `${open}\n${gen()}\n${close}`);

@@ -1,11 +1,13 @@
-// `npm run docs`: rewrites the generated reference blocks of README.md.
+// `npm run docs`: rewrites the generated reference blocks of README.md and src/sim/README.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../config/config.ts';
-import { regenerate } from './reference.ts';
+import { GENERATED_FILES, regenerate } from './reference.ts';
 
-const file = join(REPO_ROOT, 'README.md');
-const before = readFileSync(file, 'utf8');
-const after = regenerate(before);
-if (after !== before) writeFileSync(file, after);
-process.stdout.write(after === before ? 'README.md is up to date\n' : 'README.md: reference blocks regenerated\n');
+for (const [rel, blocks] of Object.entries(GENERATED_FILES)) {
+  const file = join(REPO_ROOT, rel);
+  const before = readFileSync(file, 'utf8');
+  const after = regenerate(before, blocks);
+  if (after !== before) writeFileSync(file, after);
+  process.stdout.write(`${rel}: ${after === before ? 'up to date' : 'reference blocks regenerated'}\n`);
+}
