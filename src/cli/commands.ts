@@ -5,7 +5,7 @@ import { UsageError } from '../config/args.ts';
 import type { KvgateConfig, TestId } from '../config/config.ts';
 import type { ScriptDoc } from '../config/usage.ts';
 import { createResultsDir, layoutFor } from '../results/layout.ts';
-import { checkLiveness, describePidFile, ownerAlive, readPidFiles, removePidFile } from '../stack/pidfile.ts';
+import { checkLiveness, describePidFile, ownerAlive, readPidFiles, removePidFile, stopSignalOf } from '../stack/pidfile.ts';
 import { httpOk } from '../stack/readiness.ts';
 import { endpointsFor, startStack, ALL_ROLES, type ServerRole, type StackObserver } from '../stack/stack.ts';
 import { stopGroup } from '../stack/supervisor.ts';
@@ -202,7 +202,7 @@ async function stopAll(cfg: KvgateConfig): Promise<number> {
       continue;
     }
     process.stdout.write(`stopping ${describePidFile(rec)}\n`);
-    const res = await stopGroup(rec.pgid, cfg.timeouts.stopS, rec.pid);
+    const res = await stopGroup(rec.pgid, cfg.timeouts.stopS, rec.pid, stopSignalOf(rec));
     if (res.survivors.length) {
       problems++;
       process.stderr.write(`  pids ${res.survivors.map((s) => s.pid).join(', ')} survived SIGKILL\n`);

@@ -79,7 +79,7 @@ export const OPTIONS = {
   healthCheckIntervalS: { env: 'HEALTH_CHECK_INTERVAL', group: 'timeouts', default: '1', schema: v.durationS(), help: 'longest pause between readiness polls (first polls are 100 ms apart, backing off to this)' },
   requestTimeoutS: { env: 'REQUEST_TIMEOUT', group: 'timeouts', default: '300', schema: v.durationS(), help: 'per HTTP request to a server' },
   testTimeoutS: { env: 'TEST_TIMEOUT', group: 'timeouts', default: '3600', schema: v.durationS(), help: 'per test (lm_eval, long-doc QA, ShareGPT)' },
-  stopTimeoutS: { env: 'STOP_TIMEOUT', group: 'timeouts', default: '30', schema: v.durationS(), help: 'grace period between SIGTERM and SIGKILL when stopping a server' },
+  stopTimeoutS: { env: 'STOP_TIMEOUT', group: 'timeouts', default: '30', schema: v.durationS(), help: 'grace period between the stop signal (SIGTERM; SIGINT for pegaflow-server) and SIGKILL when stopping a server' },
   lmEvalInstallTimeoutS: { env: 'LM_EVAL_INSTALL_TIMEOUT', group: 'timeouts', default: '900', schema: v.durationS(), help: 'creating the lm_eval venv and installing lm-eval' },
   lmEvalRunTimeoutS: { env: 'LM_EVAL_RUN_TIMEOUT', group: 'timeouts', default: '1800', schema: v.durationS(), help: 'each lm_eval run' },
 

@@ -24,11 +24,18 @@ export const PidFileSchema = z.object({
   startedAt: z.string(),
   /** The harness that started it; 'detached' servers (start-servers) outlive their starter on purpose. */
   owner: z.object({ pid: z.number().int(), startTicks: z.number().int(), detached: z.boolean() }),
+  /** First signal of a graceful stop (ProcessSpec.stopSignal); absent in older files: SIGTERM. */
+  stopSignal: z.string().regex(/^SIG[A-Z0-9]+$/).optional(),
 });
 export type PidFile = z.infer<typeof PidFileSchema>;
 
 export function pidFileName(name: string, port: number): string {
   return `${name}-${port}.json`;
+}
+
+/** The signal that starts a graceful stop of the recorded server. */
+export function stopSignalOf(p: PidFile): NodeJS.Signals {
+  return (p.stopSignal ?? 'SIGTERM') as NodeJS.Signals;
 }
 
 export function describePidFile(p: PidFile): string {
@@ -51,6 +58,7 @@ export async function writePidFile(stateDir: string, proc: ManagedProcess, meta:
     resultsDir: meta.resultsDir,
     startedAt: proc.startedAt.toISOString(),
     owner: { pid: process.pid, startTicks: self?.startTicks ?? -1, detached: meta.detached },
+    ...(proc.spec.stopSignal ? { stopSignal: proc.spec.stopSignal } : {}),
   };
   const body = JSON.stringify(record, null, 2) + '\n';
   await writeFileAtomic(join(stateDir, pidFileName(record.name, record.ports[0] ?? 0)), body);

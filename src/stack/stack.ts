@@ -8,7 +8,7 @@ import { buildPegaflowCommand, describeFlags, detectPegaflowFlags, type Pegaflow
 import { buildVllmCommand, probeVllm, type VllmCapabilities, type VllmRole } from './launchers/vllm.ts';
 import { listGpus, placeBaseline } from './launchers/gpus.ts';
 import { checkPort, describeBusyPort, type PortClaim } from './ports.ts';
-import { checkLiveness, describePidFile, ownerAlive, pidFileName, readPidFiles, removePidFile, writePidFile, type PidFile } from './pidfile.ts';
+import { checkLiveness, describePidFile, ownerAlive, pidFileName, readPidFiles, removePidFile, stopSignalOf, writePidFile, type PidFile } from './pidfile.ts';
 import { pegaflowProbe, httpProbe } from './readiness.ts';
 import { ServerStartError, describeExit, spawnInGroup, stopGroup, killGroupNow, tailLines, waitReady, type ExitInfo, type ManagedProcess, type ProcessSpec, type ReadinessProbe } from './supervisor.ts';
 import type { Lifeline } from './lifeline.ts';
@@ -98,7 +98,7 @@ export interface StackHandle {
   /** Command lines actually run, for env.json and the report. */
   commandLines: Record<string, string[]>;
   detected: { pegaflowFlags?: PegaflowFlags; vllm?: VllmCapabilities; gpus?: string[] };
-  /** Graceful stop of every server (SIGTERM, grace, SIGKILL); returns problems worth reporting. */
+  /** Graceful stop of every server (its stop signal: SIGTERM, SIGINT for PegaFlow; grace; SIGKILL); returns problems worth reporting. */
   stop(): Promise<string[]>;
   /** SIGKILL everything now (second Ctrl-C). */
   killNow(): void;
@@ -139,7 +139,7 @@ export async function reapStaleServers(cfg: KvgateConfig, neededPorts: number[],
     if (!orphaned && !rec.owner.detached) continue; // owned by a live harness: its business; the port check will name it
     const why = orphaned ? `its harness (pid ${rec.owner.pid}) is gone` : 'it holds a port this run needs';
     observer.warn(`stopping stale kvgate server ${describePidFile(rec)}: ${why}`);
-    const res = await stopGroup(rec.pgid, cfg.timeouts.stopS, rec.pid);
+    const res = await stopGroup(rec.pgid, cfg.timeouts.stopS, rec.pid, stopSignalOf(rec));
     if (res.survivors.length) throw new StackError(`could not stop stale server ${describePidFile(rec)}: pids ${res.survivors.map((s) => s.pid).join(', ')} survive SIGKILL`);
     removePidFile(entry.path);
     reaped.push(describePidFile(rec));
@@ -235,8 +235,9 @@ export async function startStack(cfg: KvgateConfig, opts: StartOptions): Promise
       const s = servers.get(role);
       if (!s) return;
       stopping.add(role);
-      const res = await stopGroup(s.proc.pgid, cfg.timeouts.stopS, s.proc.pid);
-      if (res.escalated) problems.push(`${role} did not stop within ${cfg.timeouts.stopS}s of SIGTERM (STOP_TIMEOUT); sent SIGKILL`);
+      const signal = s.proc.spec.stopSignal ?? 'SIGTERM';
+      const res = await stopGroup(s.proc.pgid, cfg.timeouts.stopS, s.proc.pid, signal);
+      if (res.escalated) problems.push(`${role} did not stop within ${cfg.timeouts.stopS}s of ${signal} (STOP_TIMEOUT); sent SIGKILL`);
       if (res.survivors.length) problems.push(`${role}: pids ${res.survivors.map((p) => p.pid).join(', ')} survived SIGKILL`);
       else {
         opts.lifeline?.release(s.proc.pgid);

@@ -26,6 +26,8 @@ export interface ProcessSpec {
   env: Record<string, string>;
   logFile: string;
   cwd?: string;
+  /** First signal of a graceful stop (default SIGTERM): the one the server shuts down cleanly on. */
+  stopSignal?: NodeJS.Signals;
 }
 
 export interface ManagedProcess {
@@ -193,12 +195,13 @@ function signalAll(pgid: number, members: ProcStat[], signal: NodeJS.Signals): v
 }
 
 /**
- * Stops a process group and anything its leader spawned: SIGTERM, wait up to
- * graceS, SIGKILL, then verify nothing is left. Every process seen along the
+ * Stops a process group and anything its leader spawned: `firstSignal`
+ * (SIGTERM unless the server shuts down cleanly only on another, see
+ * ProcessSpec.stopSignal), wait up to graceS, SIGKILL, then verify nothing is left. Every process seen along the
  * way is remembered (by pid and start time), because a descendant whose
  * parent exits is re-parented and can no longer be found through ancestry.
  */
-export async function stopGroup(pgid: number, graceS: number, leaderPid = pgid): Promise<StopResult> {
+export async function stopGroup(pgid: number, graceS: number, leaderPid = pgid, firstSignal: NodeJS.Signals = 'SIGTERM'): Promise<StopResult> {
   const known = new Map<number, ProcStat>();
   const refresh = (): ProcStat[] => {
     for (const s of treeOf(pgid, leaderPid)) known.set(s.pid, s);
@@ -210,7 +213,7 @@ export async function stopGroup(pgid: number, graceS: number, leaderPid = pgid):
   };
   let alive = refresh();
   if (alive.length === 0) return { survivors: [], escalated: false };
-  signalAll(pgid, alive, 'SIGTERM');
+  signalAll(pgid, alive, firstSignal);
   const deadline = performance.now() + graceS * 1000;
   while (performance.now() < deadline) {
     await sleep(50);

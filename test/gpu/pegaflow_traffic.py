@@ -5,7 +5,10 @@ save blocks, query them back (hits), load them into other blocks, and check
 the loaded bytes equal the saved ones. Prints one JSON line with what it saw.
 
 Runs on the GPU machine (torch + the pegaflow-llm wheel). Usage:
-  pegaflow_traffic.py --endpoint http://127.0.0.1:50055 --blocks 32
+  pegaflow_traffic.py --endpoint http://127.0.0.1:50055 --blocks 32 \
+      [--http http://127.0.0.1:9091]
+With --http, GET /instances is read while the instance is registered and put
+in the report as "instances_while_registered" (the raw JSON text).
 """
 import argparse
 import hashlib
@@ -13,6 +16,7 @@ import json
 import pickle
 import sys
 import time
+import urllib.request
 import uuid
 
 
@@ -21,13 +25,14 @@ def main() -> int:
     ap.add_argument("--endpoint", default="http://127.0.0.1:50055")
     ap.add_argument("--blocks", type=int, default=32)
     ap.add_argument("--block-bytes", type=int, default=64 * 1024)
+    ap.add_argument("--http", default="", help="PegaFlow HTTP base URL, to read /instances while registered")
     args = ap.parse_args()
 
     import torch
     from pegaflow import EngineRpcClient, PyLoadState
     from pegaflow.ipc_wrapper import CudaIPCWrapper
 
-    report = {"ok": False, "steps": []}
+    report = {"ok": False, "steps": [], "instance_id": None}
 
     def step(name, ok, detail=""):
         report["steps"].append({"name": name, "ok": bool(ok), "detail": str(detail)[:300]})
@@ -45,6 +50,7 @@ def main() -> int:
     torch.cuda.synchronize()
 
     instance = f"kvgate-gpu-{uuid.uuid4().hex[:8]}"
+    report["instance_id"] = instance
     wrapper = pickle.dumps(CudaIPCWrapper(kv))
     ok, msg = client.register_context_batch(
         instance, "kvgate", 0, 0, 1, 1, 0,
@@ -60,6 +66,15 @@ def main() -> int:
         step("start_session_watcher", True)
     except Exception as e:  # older/newer signatures: not essential for metrics
         step("start_session_watcher", False, e)
+
+    if args.http:
+        try:
+            with urllib.request.urlopen(args.http.rstrip("/") + "/instances", timeout=10) as r:
+                text = r.read().decode()
+            report["instances_while_registered"] = text
+            step("GET /instances lists the registered instance", instance in json.loads(text).get("instances", []), text)
+        except Exception as e:
+            step("GET /instances lists the registered instance", False, e)
 
     hashes = []
     parent = b""

@@ -37,6 +37,15 @@ export function describeFlags(f: PegaflowFlags): string {
 
 export class LauncherError extends Error {}
 
+/**
+ * pegaflow-server shuts down cleanly only on SIGINT (tokio's ctrl_c: "Ctrl+C
+ * received, shutting down" … "Server stopped"). SIGTERM has no handler there and
+ * kills it at once: no drain, no "Server stopped" (seen on the real 0.25.1,
+ * test/fixtures/real/pegaflow/). Through the `pegaflow-server` console script,
+ * SIGINT to the group reaches the binary, and the Python wrapper exits 0.
+ */
+export const PEGAFLOW_STOP_SIGNAL: NodeJS.Signals = 'SIGINT';
+
 /** Runs `<bin> --help` (bounded) unless PEGA_FLAG_DIALECT forces a dialect. */
 export async function detectPegaflowFlags(bin: string, override: 'auto' | PegaflowDialect, timeoutS = 30): Promise<{ flags: PegaflowFlags; how: string }> {
   if (override !== 'auto') return { flags: DIALECT_FLAGS[override], how: 'PEGA_FLAG_DIALECT' };
@@ -69,5 +78,6 @@ export function buildPegaflowCommand(cfg: KvgateConfig, flags: PegaflowFlags, lo
     args,
     env: { CUDA_VISIBLE_DEVICES: String(p.device) },
     logFile,
+    stopSignal: PEGAFLOW_STOP_SIGNAL,
   };
 }
