@@ -6,9 +6,11 @@
 //   queried = Δ pegaflow_cache_tier_block_requests_total (all tiers, miss included)
 // Older servers without the tier counter: hits = Δ pegaflow_cache_block_hits_total,
 // queried = hits + Δ pegaflow_cache_block_misses_total, and pegaflowHitSource
-// says so. A series absent before and present after counted from 0 before; a
-// family absent from both scrapes means the server does not expose it
-// ("unavailable"). A series that went down (the server restarted) counts from 0.
+// says so. A series absent before and present after counted from 0 before.
+// Both cache families absent from both scrapes: 0 hits of 0 asked when the
+// scrapes hold PegaFlow's pool metrics (nothing recorded yet), otherwise the
+// server does not expose them ("unavailable"). A series that went down (the
+// server restarted) counts from 0.
 // vLLM (series exist from start-up): Δ vllm:external_prefix_cache_{hits,queries}
 // and vllm:prefix_cache_{hits,queries} (tokens), server TTFT mean = Δsum / Δcount
 // of the vllm:time_to_first_token_seconds histogram. Everything summed over labels
@@ -58,6 +60,11 @@ export function counterDelta(before: MetricSnapshot | undefined, after: MetricSn
   return delta;
 }
 
+/** True when the scrape holds PegaFlow's pool metrics (present from start-up, unlike the cache counters). */
+function exportsPegaflow(snap: MetricSnapshot): boolean {
+  return hasFamily(snap, 'pegaflow_pool_capacity_bytes');
+}
+
 interface PegaflowHits {
   source: CacheEvidence['pegaflowHitSource'];
   hits: number | undefined;
@@ -80,6 +87,10 @@ function pegaflowHits(before: MetricSnapshot | undefined, after: MetricSnapshot 
     const misses = counterDelta(before, after, PEGAFLOW_LEGACY_MISSES);
     return { source: PEGAFLOW_LEGACY_HITS, hits, queried: misses === undefined ? undefined : hits + misses };
   }
+  // Neither cache family, but PegaFlow's own metrics are there: an OTel
+  // exporter that has recorded no query yet (the real 0.25.1 before its first
+  // QueryPrefetch). Nothing was asked, so nothing was hit.
+  if (exportsPegaflow(before) && exportsPegaflow(after)) return { source: PEGAFLOW_TIER_REQUESTS, hits: 0, queried: 0 };
   return unavailable;
 }
 

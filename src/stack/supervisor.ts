@@ -7,6 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { allStats, descendants, groupMembers, readCmdline, readStat, type ProcStat } from './proc.ts';
+import { startupHint } from './startup-hints.ts';
 
 export interface ExitInfo {
   code: number | null;
@@ -148,7 +149,9 @@ export async function waitReady(proc: ManagedProcess, probe: ReadinessProbe, opt
     const elapsedS = (performance.now() - started) / 1000;
     if (exitedEarly || proc.exitInfo()) {
       const e = exitedEarly ?? proc.exitInfo()!;
-      throw new ServerStartError(name, 'exited', `${name} exited while starting (${describeExit(e)}) after ${elapsedS.toFixed(1)}s; log: ${proc.spec.logFile}`, tailLines(proc.spec.logFile));
+      const tail = tailLines(proc.spec.logFile);
+      const hint = startupHint(tail);
+      throw new ServerStartError(name, 'exited', `${name} exited while starting (${describeExit(e)}) after ${elapsedS.toFixed(1)}s; log: ${proc.spec.logFile}${hint ? `; hint: ${hint}` : ''}`, tail);
     }
     if (opts.signal?.aborted) throw new ServerStartError(name, 'aborted', `start of ${name} aborted`, tailLines(proc.spec.logFile));
     if (elapsedS > opts.timeoutS) {

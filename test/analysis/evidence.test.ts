@@ -47,9 +47,19 @@ t.test('an older PegaFlow without the tier counter: legacy hit counter, hit seri
   t.equal(ev.vllmExternalHitTokens, undefined, 'no vLLM scrape');
 });
 
-t.test('a PegaFlow exposing neither hit counter in either scrape: unavailable, not zero', async (t) => {
+t.test('a PegaFlow that has recorded no query (pool metrics only, as the real 0.25.1 before its first QueryPrefetch): 0 of 0, not unavailable', async (t) => {
   const bare = parseMetrics('# TYPE pegaflow_pool_capacity_bytes gauge\npegaflow_pool_capacity_bytes{otel_scope_name="pegaflow-core"} 1e9\n');
   const ev = cacheEvidence({ pegaflow: bare, vllm: simVllm.cold }, { pegaflow: bare, vllm: simVllm.warm }, 'not-requested');
+  t.equal(ev.pegaflowHitSource, 'pegaflow_cache_tier_block_requests_total');
+  t.equal(ev.pegaflowHitBlocks, 0);
+  t.equal(ev.pegaflowQueriedBlocks, 0);
+  t.equal(ev.pegaflowInsertedBlocks, 0);
+  t.equal(ev.vllmExternalHitTokens, 8784, 'vLLM evidence unaffected');
+});
+
+t.test('a scrape with no PegaFlow metric at all: unavailable, not zero', async (t) => {
+  const foreign = parseMetrics('# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 3\n');
+  const ev = cacheEvidence({ pegaflow: foreign, vllm: simVllm.cold }, { pegaflow: foreign, vllm: simVllm.warm }, 'not-requested');
   t.equal(ev.pegaflowHitSource, 'unavailable');
   t.equal(ev.pegaflowHitBlocks, undefined);
   t.equal(ev.pegaflowQueriedBlocks, undefined);

@@ -11,16 +11,17 @@
 // package); --traffic-cmd replaces it ({grpc} and {http} are filled in).
 // Exit code: 0 when every check passed, 1 otherwise, 2 on bad usage.
 import { spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
-import { cacheEvidence, PEGAFLOW_INSERTIONS, PEGAFLOW_LEGACY_HITS, PEGAFLOW_LEGACY_MISSES, PEGAFLOW_TIER_REQUESTS } from '../../src/analysis/evidence.ts';
+import { cacheEvidence, counterDelta, PEGAFLOW_INSERTIONS, PEGAFLOW_LEGACY_HITS, PEGAFLOW_LEGACY_MISSES, PEGAFLOW_TIER_REQUESTS } from '../../src/analysis/evidence.ts';
 import { scrapeMetrics, seriesOf, type MetricSnapshot } from '../../src/analysis/prometheus.ts';
 import { parseArgs } from '../../src/config/args.ts';
 import { REPO_ROOT, resolveConfig } from '../../src/config/config.ts';
-import { createEngineClient, ENGINE_PROTO_PATH } from '../../src/grpc/engine.ts';
+import { createEngineClient, ENGINE_PROTO_PATH, type EngineClient, type QueryResponse } from '../../src/grpc/engine.ts';
 import { freePorts } from '../../src/stack/free-port.ts';
 import { describeFlags, detectPegaflowFlags, PEGAFLOW_STOP_SIGNAL } from '../../src/stack/launchers/pegaflow.ts';
 import { checkPort } from '../../src/stack/ports.ts';
@@ -29,12 +30,18 @@ import { endpointsFor, startStack, type StackHandle, type StackObserver } from '
 import { tailLines, treeOf } from '../../src/stack/supervisor.ts';
 import { probe } from '../../src/util/shell.ts';
 
-/** The metric families the cache-evidence check reads, with the type it expects. */
-export const EVIDENCE_METRICS: readonly { name: string; type: 'counter'; role: string }[] = [
-  { name: PEGAFLOW_TIER_REQUESTS, type: 'counter', role: 'hits/queried (preferred)' },
-  { name: PEGAFLOW_INSERTIONS, type: 'counter', role: 'inserted blocks' },
-  { name: PEGAFLOW_LEGACY_HITS, type: 'counter', role: 'hits (fallback)' },
-  { name: PEGAFLOW_LEGACY_MISSES, type: 'counter', role: 'queried (fallback)' },
+/**
+ * The metric families kvgate reads, with the type it expects. `required`
+ * ones must be there after traffic; the others are fallbacks for older
+ * servers and are only reported.
+ */
+export const EVIDENCE_METRICS: readonly { name: string; type: 'counter' | 'gauge'; role: string; required: boolean }[] = [
+  { name: PEGAFLOW_TIER_REQUESTS, type: 'counter', role: 'hits/queried (preferred)', required: true },
+  { name: PEGAFLOW_INSERTIONS, type: 'counter', role: 'inserted blocks', required: true },
+  { name: 'pegaflow_pool_used_bytes', type: 'gauge', role: 'pool in use', required: true },
+  { name: 'pegaflow_pool_capacity_bytes', type: 'gauge', role: 'pool size', required: true },
+  { name: PEGAFLOW_LEGACY_HITS, type: 'counter', role: 'hits (fallback)', required: false },
+  { name: PEGAFLOW_LEGACY_MISSES, type: 'counter', role: 'queried (fallback)', required: false },
 ];
 
 /** The declared type of a family, looked up under the name and its `_total` twin. */
@@ -57,7 +64,7 @@ function usage(msg: string): never {
 function parseCli(argv: string[]): Args {
   let bin = process.env['PEGAFLOW_BIN'] ?? '';
   let out = '';
-  let trafficCmd = `${process.env['PYTHON'] ?? 'python3'} ${join(REPO_ROOT, 'test/gpu/pegaflow_traffic.py')} --endpoint http://{grpc} --http {http} --blocks 32`;
+  let trafficCmd = `${process.env['PYTHON'] ?? 'python3'} ${join(REPO_ROOT, 'test/gpu/pegaflow_traffic.py')} --endpoint http://{grpc} --http {http} --blocks 32 --hold`;
   let keep = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -207,7 +214,7 @@ async function main(): Promise<number> {
     // Traffic: the python driver registers a GPU KV tensor, saves, queries, loads.
     const cmd = args.trafficCmd.replaceAll('{grpc}', ep.grpcAddress!).replaceAll('{http}', ep.httpBase);
     note(`traffic: ${cmd}`);
-    const traffic = await runShell(cmd, 180_000);
+    const traffic = await runTraffic(cmd, 180_000, (hold) => protoChecks(ep.grpcAddress!, hold, check, note));
     save('traffic.txt', `$ ${cmd}\nexit ${traffic.code}\n--- stdout\n${traffic.stdout}\n--- stderr\n${traffic.stderr}`);
     let report: { ok?: boolean; steps?: Check[]; instance_id?: string; instances_while_registered?: string } = {};
     try {
@@ -228,7 +235,9 @@ async function main(): Promise<number> {
         const series = seriesOf(m1.snapshot, m.name);
         const type = declaredType(m1.snapshot, m.name);
         const labels = [...new Set((series ?? []).flatMap((s) => Object.keys(s.labels)))].sort().join(',');
-        check(`metric ${m.name} exposed as ${m.type} (${m.role})`, series !== undefined && series.length > 0 && type === m.type, `type ${type ?? 'none'}, ${series?.length ?? 0} series, labels {${labels}}`);
+        const detail = `type ${type ?? 'none'}, ${series?.length ?? 0} series, labels {${labels}}`;
+        if (m.required) check(`metric ${m.name} exposed as ${m.type} (${m.role})`, series !== undefined && series.length > 0 && type === m.type, detail);
+        else note(`optional metric ${m.name} (${m.role}): ${series?.length ? detail : 'absent'}`);
       }
       const tiers = [...new Set((seriesOf(m1.snapshot, PEGAFLOW_TIER_REQUESTS) ?? []).map((s) => s.labels['tier']))].join(',');
       note(`tiers recorded: ${tiers || 'none'}`);
@@ -278,6 +287,10 @@ async function main(): Promise<number> {
     }
     const m2 = await scrapeMetrics(ep.metricsUrl, { timeoutS: 10 });
     if (m2.ok) save('metrics-after-cleanup.txt', m2.text);
+    if (m1.ok && m2.ok) {
+      const evicted = counterDelta(m1.snapshot, m2.snapshot, 'pegaflow_cache_block_evictions_total');
+      check('cleanup shows in pegaflow_cache_block_evictions_total', (evicted ?? 0) > 0, `+${evicted ?? 'absent'} blocks`);
+    }
 
     // Graceful stop through the supervisor; nothing may be left.
     const proc = stack.servers.get('pegaflow-server')?.proc;
@@ -312,6 +325,120 @@ async function main(): Promise<number> {
     save('transcript.txt', `${lines.join('\n')}\n`);
     return failed.length ? 1 : 0;
   }
+}
+
+/** What pegaflow_traffic.py --hold hands over while its instance is registered. */
+interface HeldInstance {
+  instance: string;
+  layer: string;
+  saved_hashes: string[];
+  block_ids: number[];
+}
+
+/**
+ * QueryPrefetch until it answers `ready` with `want` hits (a save or an SSD
+ * lookup may still be landing) or the time is up. One req_id throughout, as
+ * the connector does: the real server answers `loading` to the first query
+ * of a req_id that starts an SSD lookup, and `ready` only to a repeat of it.
+ */
+async function queryUntil(client: EngineClient, instanceId: string, hashes: Buffer[], want: number, timeoutMs: number): Promise<{ res: QueryResponse; polls: number }> {
+  const deadline = performance.now() + timeoutMs;
+  const reqId = `kvgate-${randomUUID().slice(0, 8)}`;
+  for (let polls = 1; ; polls++) {
+    const res = await client.call('QueryPrefetch', { instanceId, blockHashes: hashes, reqId });
+    const hits = res.ready ? Number(res.ready.numHitBlocks) : -1;
+    if (hits === want || performance.now() > deadline) return { res, polls };
+    if (res.ready?.lease?.length) await client.call('Release', { lease: res.ready.lease });
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Wire compatibility of proto/ beyond Health: while the Python connector
+ * client holds a registered instance (with real CUDA IPC handles), kvgate's
+ * own gRPC client queries the blocks it saved, saves new ones and queries
+ * those back, and releases every lease, all through our .proto.
+ */
+async function protoChecks(address: string, hold: HeldInstance, check: (name: string, ok: boolean, detail?: string) => boolean, note: (line: string) => void): Promise<void> {
+  const client = createEngineClient(address, 10_000);
+  const describe = (res: QueryResponse) => (res.ready ? `ready(${Number(res.ready.numHitBlocks)} hits, lease ${res.ready.lease?.length ?? 0} bytes)` : res.loading ? 'loading' : JSON.stringify(res));
+  try {
+    const saved = hold.saved_hashes.map((h) => Buffer.from(h, 'hex'));
+    const q1 = await queryUntil(client, hold.instance, saved, saved.length, 10_000);
+    check('QueryPrefetch through proto/ finds the blocks the connector saved', Number(q1.res.ready?.numHitBlocks ?? -1) === saved.length, `${describe(q1.res)} after ${q1.polls} poll(s), ${saved.length} asked`);
+    if (q1.res.ready?.lease?.length) await client.call('Release', { lease: q1.res.ready.lease });
+
+    const fresh = Array.from({ length: 8 }, (_, i) => createHash('sha256').update(`kvgate-proto-save-${hold.instance}-${i}`).digest());
+    const blockIds = hold.block_ids.slice(0, fresh.length);
+    const saveRes = await client.call('Save', { instanceId: hold.instance, tpRank: 0, deviceId: 0, ppRank: 0, saves: [{ layerName: hold.layer, blockIds, blockHashes: fresh }] });
+    check('Save through proto/ accepted', saveRes.status?.ok === true, `status ${JSON.stringify(saveRes.status)}`);
+    const q2 = await queryUntil(client, hold.instance, fresh, fresh.length, 15_000);
+    check('blocks saved through proto/ come back as hits', Number(q2.res.ready?.numHitBlocks ?? -1) === fresh.length, `${describe(q2.res)} after ${q2.polls} poll(s)`);
+    if (q2.res.ready?.lease?.length) {
+      await client.call('Release', { lease: q2.res.ready.lease });
+      check('Release through proto/', true, `lease of ${q2.res.ready.lease.length} bytes released`);
+    }
+
+    const unknown = [createHash('sha256').update('kvgate-never-saved').digest()];
+    const fresh5: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await client.call('QueryPrefetch', { instanceId: hold.instance, blockHashes: unknown, reqId: `kvgate-fresh-${randomUUID().slice(0, 8)}` });
+      fresh5.push(describe(r));
+      if (r.ready?.lease?.length) await client.call('Release', { lease: r.ready.lease });
+    }
+    note(`unknown block, a new req_id on each of 5 queries: ${fresh5.join(', ')}`);
+    const q3 = await queryUntil(client, hold.instance, unknown, 0, 10_000);
+    check('QueryPrefetch through proto/ of an unknown block is a miss', Number(q3.res.ready?.numHitBlocks ?? -1) === 0, `${describe(q3.res)} after ${q3.polls} poll(s)`);
+    if (q3.res.ready?.lease?.length) await client.call('Release', { lease: q3.res.ready.lease });
+
+    try {
+      const un = await client.call('UnregisterContext', { instanceId: `kvgate-not-registered-${randomUUID().slice(0, 8)}` });
+      note(`UnregisterContext of an unknown instance: status ${JSON.stringify(un.status)}`);
+    } catch (err) {
+      const e = err as { code?: number; details?: string };
+      note(`UnregisterContext of an unknown instance: gRPC code ${e.code} ${e.details ?? ''}`);
+    }
+  } catch (err) {
+    const e = err as { code?: number; details?: string; message?: string };
+    check('proto/ calls on the held instance', false, `gRPC error code ${e.code ?? '?'}: ${e.details ?? e.message ?? String(err)}`);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Runs the traffic driver; when it prints a {"hold": …} line, runs `onHold`
+ * and then releases it with a line on its stdin. stdout excludes that line.
+ */
+function runTraffic(cmd: string, timeoutMs: number, onHold: (hold: HeldInstance) => Promise<void>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn('bash', ['-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    child.stdout.on('data', (d: Buffer) => {
+      pending += d.toString();
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        let hold: HeldInstance | undefined;
+        try {
+          hold = (JSON.parse(line) as { hold?: HeldInstance }).hold;
+        } catch {
+          // an ordinary line
+        }
+        if (hold) void onHold(hold).finally(() => child.stdin.end('go\n'));
+        else stdout += `${line}\n`;
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout: stdout + pending, stderr });
+    });
+  });
 }
 
 function runShell(cmd: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -8,7 +8,10 @@ Runs on the GPU machine (torch + the pegaflow-llm wheel). Usage:
   pegaflow_traffic.py --endpoint http://127.0.0.1:50055 --blocks 32 \
       [--http http://127.0.0.1:9091]
 With --http, GET /instances is read while the instance is registered and put
-in the report as "instances_while_registered" (the raw JSON text).
+in the report as "instances_while_registered" (the raw JSON text). With
+--hold, the registered instance (id, layer, saved hashes, block ids) is printed
+as one JSON line {"hold": ...} before it is unregistered, and the script waits
+for a line on stdin: the caller can drive the server through its own client.
 """
 import argparse
 import hashlib
@@ -26,6 +29,7 @@ def main() -> int:
     ap.add_argument("--blocks", type=int, default=32)
     ap.add_argument("--block-bytes", type=int, default=64 * 1024)
     ap.add_argument("--http", default="", help="PegaFlow HTTP base URL, to read /instances while registered")
+    ap.add_argument("--hold", action="store_true", help="before unregistering, print {\"hold\": …} and wait for a line on stdin")
     args = ap.parse_args()
 
     import torch
@@ -112,10 +116,25 @@ def main() -> int:
         same = bool(torch.equal(kv[args.blocks :], src))
         step("loaded bytes equal saved bytes", same)
 
-    miss = client.query_prefetch(instance, [hashlib.sha256(b"never-saved").digest()], "req-miss")
-    step("query of an unknown block misses", getattr(miss, "num_hit_blocks", -1) == 0)
+    # A miss may first answer QueryLoading (an SSD lookup under way): poll as the connector does.
+    outcomes = []
+    deadline = time.time() + 10
+    while True:
+        miss = client.query_prefetch(instance, [hashlib.sha256(b"never-saved").digest()], "req-miss")
+        outcomes.append(type(miss).__name__ + (f"({miss.num_hit_blocks})" if hasattr(miss, "num_hit_blocks") else ""))
+        if hasattr(miss, "num_hit_blocks") or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    step("query of an unknown block misses", getattr(miss, "num_hit_blocks", -1) == 0, " ".join(outcomes[:3] + (["…", outcomes[-1]] if len(outcomes) > 3 else [])))
     if getattr(miss, "lease", b""):
         client.release(miss.lease)
+
+    if args.hold:
+        # Hand the registered instance to the caller (kvgate's own gRPC client),
+        # then wait for a line on stdin before unregistering.
+        hold = {"instance": instance, "layer": "layer.0", "saved_hashes": [h.hex() for h in hashes], "block_ids": list(range(args.blocks))}
+        print(json.dumps({"hold": hold}), flush=True)
+        sys.stdin.readline()
 
     ok, msg = client.unregister_context(instance)
     step("unregister_context", ok, msg)

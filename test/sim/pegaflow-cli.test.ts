@@ -147,7 +147,7 @@ t.test('--help lists the newer flags and the Simulation section; --version names
 
   const version = spawnSim(t, ['--version']);
   t.equal((await exitWithin(version, 20_000)).code, 0);
-  t.equal(version.stdout(), 'pegaflow-server 0.23.12-kvgate-sim\n');
+  t.equal(version.stdout(), 'pega-engine-server 0.25.1-kvgate-sim\n');
 });
 
 t.test('an unknown flag makes the executable exit 2 with a clap-style message on stderr', async (t) => {

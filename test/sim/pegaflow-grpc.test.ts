@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { B, hashOf, histogramCount, kvFile, loadRequest, metric, registerRequest, saveRequest, scrape, startInProcess } from './pegaflow-helpers.ts';
 
@@ -56,7 +57,6 @@ t.test('Register, Save, Query, Load, Release: the saved bytes land in the target
   t.equal(metric(after, 'pegaflow_cache_resident_bytes'), 3 * blockBytes);
   t.equal(metric(after, 'pegaflow_pool_used_bytes'), 3 * blockBytes);
   t.equal(metric(after, 'pegaflow_pool_capacity_bytes'), 30 * 1024 ** 3);
-  t.equal(metric(after, 'pegaflow_pool_largest_free_bytes'), 30 * 1024 ** 3 - 3 * blockBytes);
   t.equal(delta('pegaflow_save_bytes_total'), 3 * blockBytes);
   t.equal(delta('pegaflow_load_bytes_total'), 2 * blockBytes);
   t.equal(histogramCount(after, 'pegaflow_load_duration_seconds') - histogramCount(before, 'pegaflow_load_duration_seconds'), 1, 'one load observed');
@@ -83,15 +83,14 @@ t.test('saving hashes already stored inserts nothing new, and an empty query lea
   t.equal(q.ready?.lease.length, 0);
 });
 
-t.test('calls for an unknown instance: status ok=false for Save/Load/Unregister, FAILED_PRECONDITION for QueryPrefetch', async (t) => {
+t.test('calls for an unknown instance: status ok=false for Save/Load, FAILED_PRECONDITION for Unregister (as the real 0.25.1) and QueryPrefetch', async (t) => {
   const { client } = await startInProcess(t);
   const save = await client.call('Save', saveRequest('ghost', [0], [hashOf('a')]));
   t.equal(save.status?.ok, false);
   t.match(save.status?.message, /instance ghost not found/);
   const load = await client.call('Load', loadRequest('ghost', Buffer.alloc(16), [0]));
   t.equal(load.status?.ok, false);
-  const unreg = await client.call('UnregisterContext', { instanceId: 'ghost' });
-  t.equal(unreg.status?.ok, false);
+  await t.rejects(client.call('UnregisterContext', { instanceId: 'ghost' }), { code: grpc.status.FAILED_PRECONDITION, details: 'instance ghost not found' });
   await t.rejects(client.call('QueryPrefetch', { instanceId: 'ghost', blockHashes: [], reqId: 'r' }), { code: grpc.status.FAILED_PRECONDITION });
 });
 
@@ -221,11 +220,15 @@ t.test('with an SSD tier: evicted blocks hit as ssd, load back into RAM, and mem
   await client.call('RegisterContextBatch', registerRequest('i', path, 8));
   const hashes = ['a', 'b', 'c'].map(hashOf);
   await client.call('Save', saveRequest('i', [0, 1, 2], hashes)); // 'a' is pushed to SSD only
+  const first = await client.call('QueryPrefetch', { instanceId: 'i', blockHashes: hashes, reqId: 'r' });
+  t.ok(first.loading && !first.ready, 'a block on SSD only: the first answer is loading (SSD lookup)');
+  await sleep(5);
   const q = await client.call('QueryPrefetch', { instanceId: 'i', blockHashes: hashes, reqId: 'r' });
   t.equal(q.ready?.numHitBlocks, 3);
   let m = await scrape(server.httpUrl);
-  t.equal(metric(m, 'pegaflow_cache_tier_block_requests_total', { tier: 'ssd' }), 1);
+  t.equal(metric(m, 'pegaflow_cache_tier_block_requests_total', { tier: 'ssd' }), 1, 'counted once, when looked up');
   t.equal(metric(m, 'pegaflow_cache_tier_block_requests_total', { tier: 'ram' }), 2);
+  t.equal(metric(m, 'pegaflow_cache_block_hits_total'), 3, 'the legacy counter counts the ready answer');
   await client.call('Load', loadRequest('i', q.ready!.lease, [5, 6, 7]));
   t.same(blockOf(path, 5), filled(1), 'the SSD block arrives intact');
   m = await scrape(server.httpUrl);
@@ -235,11 +238,46 @@ t.test('with an SSD tier: evicted blocks hit as ssd, load back into RAM, and mem
   const res = await fetch(`${server.httpUrl}/cache/memory/cleanup`, { method: 'POST' });
   t.equal(res.status, 200);
   t.same(await res.json(), { evicted_blocks: 2, evicted_bytes: 2 * blockBytes, reclaimed_bytes: 2 * blockBytes, still_referenced_blocks: 0 });
+  t.ok((await client.call('QueryPrefetch', { instanceId: 'i', blockHashes: hashes, reqId: 'r2' })).loading);
+  await sleep(5);
   const again = await client.call('QueryPrefetch', { instanceId: 'i', blockHashes: hashes, reqId: 'r2' });
   t.equal(again.ready?.numHitBlocks, 3);
   m = await scrape(server.httpUrl);
   t.equal(metric(m, 'pegaflow_cache_tier_block_requests_total', { tier: 'ssd' }), 4, 'all three now come from SSD');
   t.equal(metric(m, 'pegaflow_cache_resident_blocks'), 0);
+});
+
+t.test('SSD lookups as the real 0.25.1: loading, then ready for the same req_id; a new req_id on every poll stays loading; all-RAM queries need none', async (t) => {
+  const blockBytes = 1024;
+  const { server, client } = await startInProcess(t, { poolSizeBytes: 8 * blockBytes, blockBytes, ssdCachePaths: ['/unused/ssd'], ssdCacheCapacityBytes: 100 * blockBytes });
+  await client.call('RegisterContextBatch', registerRequest('i', kvFile(t, 8), 8));
+  await client.call('Save', saveRequest('i', [0, 1], [hashOf('a'), hashOf('b')]));
+  const inRam = await client.call('QueryPrefetch', { instanceId: 'i', blockHashes: [hashOf('a'), hashOf('b')], reqId: 'ram' });
+  t.equal(inRam.ready?.numHitBlocks, 2, 'all in RAM: ready at once');
+  await client.call('Release', { lease: inRam.ready!.lease });
+
+  const unknown = [hashOf('never-saved')];
+  for (let i = 0; i < 3; i++) {
+    const r = await client.call('QueryPrefetch', { instanceId: 'i', blockHashes: unknown, reqId: `fresh-${i}` });
+    t.ok(r.loading && !r.ready, `fresh req_id ${i}: loading`);
+    await sleep(5);
+  }
+  const before = await scrape(server.httpUrl);
+  t.ok((await client.call('QueryPrefetch', { instanceId: 'i', blockHashes: unknown, reqId: 'stable' })).loading, 'first query of a req_id: loading');
+  await sleep(5);
+  const done = await client.call('QueryPrefetch', { instanceId: 'i', blockHashes: unknown, reqId: 'stable' });
+  t.equal(done.ready?.numHitBlocks, 0, 'its repeat: ready, 0 hits');
+  const after = await scrape(server.httpUrl);
+  const delta = (name: string, labels: Record<string, string> = {}) => metric(after, name, labels) - metric(before, name, labels);
+  t.equal(delta('pegaflow_cache_tier_block_requests_total', { tier: 'miss' }), 1, 'the loading answer is counted in the tier counter, the ready one is not');
+  t.equal(delta('pegaflow_cache_block_misses_total'), 1, 'the ready answer is counted in the legacy counter');
+});
+
+t.test('without an SSD tier a miss answers ready(0) at once', async (t) => {
+  const { client } = await startInProcess(t);
+  await client.call('RegisterContextBatch', registerRequest('i', kvFile(t, 2), 2));
+  const r = await client.call('QueryPrefetch', { instanceId: 'i', blockHashes: [hashOf('never-saved')], reqId: 'r' });
+  t.equal(r.ready?.numHitBlocks, 0);
 });
 
 t.test('a full pool of leased blocks turns new saves into allocation failures', async (t) => {

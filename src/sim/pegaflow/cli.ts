@@ -188,6 +188,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       blockBytes,
       loadUsPerBlock: num('sim-load-us-per-block', DEFAULT_OPTIONS.loadUsPerBlock),
       ssdLoadUsPerBlock: num('sim-ssd-load-us-per-block', DEFAULT_OPTIONS.ssdLoadUsPerBlock),
+      ...(last('metric-hll-windows') !== undefined ? { hllWindows: last('metric-hll-windows')!.split(',').map((w) => w.trim()).filter(Boolean) } : {}),
     });
     const ignoredFlags = [...collected.keys()].filter((n) => spec(n).ignored).map((n) => `--${n}`);
     return { kind: 'run', options, ignoredFlags };

@@ -4,7 +4,8 @@
 // Dialects, as read in the PegaFlow repository's history:
 // - legacy (until late Jan 2026): `--device N` (single), `--metrics-addr`, one `--ssd-cache-path`,
 //   `--disable-lfu-admission`; no `--http-addr`, `--devices`, `--enable-prometheus`.
-// - current (v0.23.x): `--devices 0,1`, `--http-addr`, `--enable-prometheus`, repeatable
+// - current (v0.23.x to 0.25.1, checked against the real 0.25.1 --help in
+//   test/fixtures/real/pegaflow/help.txt): `--devices 0,1`, `--http-addr`, `--enable-prometheus`, repeatable
 //   `--ssd-cache-path`, and the tuning flags below. The sim also accepts the two legacy
 //   flags kvgate may pass (`--device`, `--metrics-addr`) without listing them.
 
@@ -93,9 +94,14 @@ export const CURRENT_FLAGS: readonly FlagSpec[] = [
   ignoredValue('qps-per-peer', 'uint', 'RC queue pairs per NIC pair'),
   ignoredValue('metaserver-addr', 'string', 'MetaServer address for cross-node block registration'),
   ignoredValue('metaserver-queue-depth', 'uint', 'MetaServer command queue depth'),
-  ignoredValue('metric-hll-windows', 'string', 'HLL sliding windows for reuse estimates', '15m,1h,1d'),
+  value('metric-hll-windows', 'string', 'HLL sliding-window list for hit-rate estimation; each becomes a `window` label of the pegaflow_hll_* gauges', { defaultText: '15m,1h,1d' }),
   ignoredValue('metric-hll-bucket-bits', 'uint', 'HLL bucket index bits', '16'),
   ignoredValue('transfer-lock-timeout-secs', 'uint', 'Cross-node transfer lock timeout in seconds', '120'),
+  // Decode backup (0.25.x).
+  ignoredValue('backup-reclaimable-percent', 'uint', 'Decode backup: share of the RAM cache, in percent, kept as reclaimable blocks', '10'),
+  ignoredValue('backup-max-candidates', 'uint', 'Decode backup: most candidate blocks one heartbeat reports', '16384'),
+  ignoredValue('backup-pull-max-bytes', 'size', 'Decode backup: most bytes one pulled plan copies', '256mb'),
+  ignoredValue('backup-max-bandwidth', 'string', 'Decode backup: copy bandwidth limit per second (0 is unlimited)', '2gb'),
   ...SIM_FLAGS,
 ];
 

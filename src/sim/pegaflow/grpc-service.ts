@@ -1,9 +1,10 @@
 // Handlers of the `pegaflow.Engine` gRPC service. Validation, error codes and
-// messages follow the real server (pegaflow-server/src/service.rs) except where
-// kvgate's wire contract with the simulated vLLM says otherwise: an unknown
-// instance in Save/Load/UnregisterContext answers `status{ok:false}` (the real
-// one answers FAILED_PRECONDITION), and Release of a lease that Load already
-// used up answers ok (the real one answers FAILED_PRECONDITION).
+// messages follow the real server (pegaflow-server/src/service.rs; checked
+// against 0.25.1 on a GPU, test/fixtures/real/pegaflow/) except where kvgate's
+// wire contract with the simulated vLLM says otherwise: an unknown instance in
+// Save/Load answers `status{ok:false}` (the real one answers
+// FAILED_PRECONDITION), and Release of a lease that Load already used up
+// answers ok (the real one answers FAILED_PRECONDITION).
 import * as grpc from '@grpc/grpc-js';
 import type {
   LoadRequest,
@@ -61,6 +62,10 @@ function checkDeviceId(deviceId: number): void {
 function checkLeaseId(lease: Buffer): void {
   if (lease.length === 0) throw invalid('query lease id must be non-empty');
   if (lease.length !== LEASE_ID_BYTES) throw invalid(`query lease id must be ${LEASE_ID_BYTES} bytes, got ${lease.length}`);
+}
+
+function missedHashes(hashes: readonly Buffer[], hits: number): string[] {
+  return hashes.slice(hits).map((h) => h.toString('hex'));
 }
 
 function corrupted(data: Buffer): Buffer {
@@ -196,12 +201,48 @@ export function createEngineService(ctx: ServiceContext): grpc.UntypedServiceImp
     return OK;
   }
 
+  /**
+   * With an SSD tier, the real server answers `loading` to the first query of
+   * a req_id whose blocks are not all in RAM (it starts an SSD lookup) and
+   * `ready` to a later query with the same req_id (0.25.1: a miss answers
+   * QueryLoading, then QueryReady(0); a client that changes req_id on every
+   * poll never gets past loading). Key: instance + req_id; value: ready time.
+   */
+  const ssdLookups = new Map<string, number>();
+  const SSD_LOOKUP_MS = 1;
+  const SSD_LOOKUPS_KEPT = 4096;
+
+  /** 'lookup-started' or 'pending': answer loading; 'done': the lookup of this req_id ended; 'none': no lookup needed. */
+  function ssdLookup(req: QueryRequest, namespace: string): 'none' | 'lookup-started' | 'pending' | 'done' {
+    if (!store.ssdEnabled) return 'none';
+    const key = `${req.instanceId}\u0000${req.reqId}`;
+    const now = performance.now();
+    const readyAt = ssdLookups.get(key);
+    if (readyAt !== undefined) {
+      if (now < readyAt) return 'pending';
+      ssdLookups.delete(key);
+      return 'done';
+    }
+    if (req.blockHashes.every((h) => store.tierOf(namespace, h) === 'ram')) return 'none';
+    if (ssdLookups.size >= SSD_LOOKUPS_KEPT) ssdLookups.delete(ssdLookups.keys().next().value as string);
+    ssdLookups.set(key, now + SSD_LOOKUP_MS);
+    return 'lookup-started';
+  }
+
   async function queryPrefetch(req: QueryRequest): Promise<QueryResponse> {
     if (req.reqId === '') throw invalid('req_id must not be empty');
     const inst = instances.get(req.instanceId);
     if (!inst) throw new RpcError(grpc.status.FAILED_PRECONDITION, `instance ${req.instanceId} not found`);
+    const lookup = ssdLookup(req, inst.namespace);
+    if (lookup === 'lookup-started' || lookup === 'pending') {
+      const tiers = store.classify(inst.namespace, req.blockHashes);
+      metrics.recordQuery(tiers, { lookedUp: true, answered: false }, missedHashes(req.blockHashes, tiers.ram + tiers.ssd));
+      logger.debug(`QueryPrefetch ${req.reqId} from ${req.instanceId}: ${req.blockHashes.length} asked, SSD lookup under way: loading`);
+      return { loading: {} };
+    }
     const r = store.query(req.instanceId, inst.namespace, req.blockHashes, inst.worldSize);
-    metrics.recordQuery(r.tiers);
+    // The ready answer that ends a lookup was already counted in the tier counter by its loading answer.
+    metrics.recordQuery(r.tiers, { lookedUp: lookup === 'none', answered: true }, missedHashes(req.blockHashes, r.hitBlocks));
     logger.debug(
       `QueryPrefetch ${req.reqId} from ${req.instanceId}: ${req.blockHashes.length} asked, hit=${r.hitBlocks} (ram=${r.tiers.ram} ssd=${r.tiers.ssd}) miss=${r.tiers.miss}`,
     );
@@ -286,7 +327,7 @@ export function createEngineService(ctx: ServiceContext): grpc.UntypedServiceImp
 
   async function unregisterContext(req: UnregisterRequest): Promise<StatusResponse> {
     const removed = await instances.remove(req.instanceId);
-    if (removed === undefined) return notOk(`instance ${req.instanceId} not found`);
+    if (removed === undefined) throw new RpcError(grpc.status.FAILED_PRECONDITION, `instance ${req.instanceId} not found`);
     logger.info(`Unregistered instance ${req.instanceId} (${removed} worker(s))`);
     return OK;
   }

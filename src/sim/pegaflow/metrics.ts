@@ -1,9 +1,17 @@
 // Prometheus metrics under the real server's names, types and labels. The real
 // server exports OpenTelemetry instruments through the OTel Prometheus
 // exporter, which adds `otel_scope_name` to every series, a `_total` suffix to
-// counters and a unit suffix (`_seconds`, `_bytes`), and omits a series until
-// it is first recorded; the sim does the same (prom-client does the last part
-// for labelled metrics). Own registry: no default process metrics.
+// counters and a unit suffix (`_seconds`, `_bytes`), and omits a family until
+// it is first recorded (0.25.1 on a GPU, test/fixtures/real/pegaflow/: before
+// any KV traffic only the pool capacity, the HLL gauges, the RPC metrics and
+// target_info are there). The sim does the same: empty families are dropped
+// from the text, and the store gauges appear with the first stored block.
+// A query is counted in the tier counter when it is looked up (an immediate
+// `ready`, or a `loading` answer), and in the legacy hits/misses counters when
+// it answers `ready`; the `ready` that ends an SSD lookup is not counted in
+// the tier counter again (0.25.1: 9 queries of an unknown block, 7 of them
+// `loading`, gave tier miss=7 and legacy misses=2). 0.25.1 has no
+// largest-free gauge; neither has the sim. Own registry: no default process metrics.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EvictReason, StoreObserver, StoreStats, TierCounts } from './store.ts';
 
@@ -28,45 +36,104 @@ export const RPC_STATUS_TEXT: Readonly<Record<number, string>> = {
   14: 'The service is currently unavailable',
 };
 
+const SSD_THROUGHPUT_BUCKETS = [1e6, 1e7, 1e8, 2.5e8, 5e8, 1e9, 2e9, 4e9, 8e9, 16e9];
+/** Distinct missed blocks remembered for the HLL gauges (the real sketch is bounded too). */
+const MISS_HASHES_KEPT = 1 << 20;
+
+/**
+ * Drops `# HELP`/`# TYPE` blocks that have no sample: the OTel exporter
+ * writes nothing for an instrument that was never recorded, prom-client
+ * writes its header anyway.
+ */
+export function omitEmptyFamilies(text: string): string {
+  const out: string[] = [];
+  let header: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('#')) {
+      if (line.startsWith('# HELP ')) header = [];
+      header.push(line);
+      continue;
+    }
+    out.push(...header, line);
+    header = [];
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}
+
 export class SimMetrics implements StoreObserver {
   readonly registry = new Registry();
   private readonly c;
   private readonly h;
 
   private readonly blockBytes: number;
+  private readonly ssdWriteBytesPerS: number;
+  private storedAny = false;
+  private queriedBlocks = 0;
+  private readonly missHashes = new Set<string>();
 
-  constructor(stats: () => StoreStats, opts: { ssdEnabled: boolean; blockBytes: number }) {
+  constructor(stats: () => StoreStats, opts: { ssdEnabled: boolean; blockBytes: number; hllWindows: readonly string[]; ssdUsPerBlock: number }) {
     this.blockBytes = opts.blockBytes;
+    this.ssdWriteBytesPerS = opts.blockBytes / (Math.max(1, opts.ssdUsPerBlock) / 1e6);
     const registers = [this.registry];
     const counter = (name: string, help: string, labelNames: string[] = []) =>
       new Counter({ name, help, labelNames: [...labelNames, 'otel_scope_name'], registers });
     const histogram = (name: string, help: string, buckets: number[], labelNames: string[] = []) =>
       new Histogram({ name, help, buckets, labelNames: [...labelNames, 'otel_scope_name'], registers });
-    const gauge = (name: string, help: string, read: (s: StoreStats) => number) =>
+    // Store gauges are observed from the first stored block on, as the real server's are.
+    const stored = () => this.storedAny;
+    const gauge = (name: string, help: string, read: (s: StoreStats) => number, always = false) =>
       new Gauge({
         name,
         help,
         labelNames: ['otel_scope_name'],
         registers,
         collect() {
-          this.set(CORE, read(stats()));
+          if (always || stored()) this.set(CORE, read(stats()));
+        },
+      });
+    // Locally saved blocks are all "retained"; "reclaimable" is for RDMA-fetched replicas.
+    const byClass = (name: string, help: string, read: (s: StoreStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['class', 'otel_scope_name'],
+        registers,
+        collect() {
+          if (!stored()) return;
+          this.set({ class: 'reclaimable', ...CORE }, 0);
+          this.set({ class: 'retained', ...CORE }, read(stats()));
         },
       });
 
-    gauge('pegaflow_pool_capacity_bytes', 'Pinned pool capacity in bytes', (s) => s.poolCapacityBytes);
+    gauge('pegaflow_pool_capacity_bytes', 'Total pinned pool capacity in bytes', (s) => s.poolCapacityBytes, true);
     gauge('pegaflow_pool_used_bytes', 'Pinned pool bytes in use (resident blocks and blocks still held by leases)', (s) => s.poolUsedBytes);
-    gauge('pegaflow_pool_largest_free_bytes', 'Largest free region of the pool (the sim does not fragment: all free bytes)', (s) => s.largestFreeBytes);
     gauge('pegaflow_cache_resident_bytes', 'Bytes of sealed blocks resident in the RAM cache', (s) => s.residentBytes);
-    new Gauge({
-      name: 'pegaflow_cache_resident_blocks',
-      help: 'Sealed blocks resident in the RAM cache, by replacement class',
-      labelNames: ['class', 'otel_scope_name'],
-      registers,
-      collect() {
-        // Locally saved blocks are all "retained"; "reclaimable" is for RDMA-fetched replicas.
-        this.set({ class: 'retained', ...CORE }, stats().residentBlocks);
-      },
-    });
+    byClass('pegaflow_cache_resident_blocks', 'Sealed blocks resident in the RAM cache, by replacement class', (s) => s.residentBlocks);
+    byClass('pegaflow_cache_resident_bytes_by_class', 'Bytes of sealed blocks resident in the RAM cache, by replacement class', (s) => s.residentBytes);
+
+    // Reuse estimates over sliding windows (the real server uses HyperLogLog
+    // sketches; the sim counts exactly over its whole life, the same in every window).
+    const hll = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['window', 'otel_scope_name'],
+        registers,
+        collect() {
+          for (const window of opts.hllWindows) this.set({ window, ...CORE }, read());
+        },
+      });
+    hll('pegaflow_hll_cardinality', 'Estimated distinct cache-miss blocks seen in the sliding window', () => this.missHashes.size);
+    hll('pegaflow_hll_total_requests', 'Total queried blocks in the sliding window', () => this.queriedBlocks);
+    hll('pegaflow_hll_estimated_hit_rate', 'Estimated infinite-cache reuse rate from HLL cache misses', () =>
+      this.queriedBlocks > 0 ? 1 - this.missHashes.size / this.queriedBlocks : 0,
+    );
+    if (opts.ssdEnabled) {
+      // The sim's SSD writes are synchronous: nothing is ever queued or in flight.
+      gauge('pegaflow_ssd_write_queue_pending', 'SSD write batches waiting in the queue', () => 0);
+      gauge('pegaflow_ssd_write_inflight', 'SSD block writes in flight', () => 0);
+    }
 
     this.c = {
       allocFailures: counter('pegaflow_pool_alloc_failures_total', 'Blocks that found no room in the pool, even after evicting every unpinned block'),
@@ -93,19 +160,18 @@ export class SimMetrics implements StoreObserver {
       save: histogram('pegaflow_save_duration_seconds', 'Save call duration', TRANSFER_BUCKETS_S),
       load: histogram('pegaflow_load_duration_seconds', 'Load call duration, queueing for the transfer channel included', TRANSFER_BUCKETS_S),
       rpc: histogram('pegaflow_rpc_duration_seconds', 'gRPC request duration, by method and outcome', RPC_BUCKETS_S, ['method', 'status']),
+      ...(opts.ssdEnabled ? { ssdThroughput: histogram('pegaflow_ssd_write_throughput_per_second', 'SSD write throughput per batch, bytes per second', SSD_THROUGHPUT_BUCKETS) } : {}),
     };
 
     new Gauge({ name: 'target_info', help: 'Target metadata', labelNames: ['service_name', 'telemetry_sdk_language', 'telemetry_sdk_name', 'telemetry_sdk_version'], registers }).set(
       { service_name: 'unknown_service', telemetry_sdk_language: 'rust', telemetry_sdk_name: 'opentelemetry', telemetry_sdk_version: '0.31.0' },
       1,
     );
-    const scopes = new Gauge({ name: 'otel_scope_info', help: 'Instrumentation Scope metadata', labelNames: ['otel_scope_name'], registers });
-    scopes.set(CORE, 1);
-    scopes.set(RPC, 1);
   }
 
   // StoreObserver
   onInsert(): void {
+    this.storedAny = true;
     this.c.insertions.inc(CORE);
   }
   onEvict(reason: EvictReason, residenceS: number, stillReferenced: boolean): void {
@@ -119,15 +185,31 @@ export class SimMetrics implements StoreObserver {
   }
   onSsdWrite(): void {
     this.c.ssdWriteBytes?.inc(CORE, this.blockBytes);
+    this.h.ssdThroughput?.observe(CORE, this.ssdWriteBytesPerS);
   }
 
   /** Only tiers with blocks are recorded, as the real server does. */
-  recordQuery(tiers: TierCounts): void {
-    for (const tier of ['ram', 'rdma', 'ssd', 'miss'] as const) {
-      if (tiers[tier] > 0) this.c.tiers.inc({ tier, ...CORE }, tiers[tier]);
+  /**
+   * One QueryPrefetch answer. `lookedUp`: counted in the tier counter;
+   * `answered`: a `ready` answer, counted in the legacy hits/misses counters
+   * and the HLL gauges (0.25.1: tier 79 blocks, HLL 74 = the 72 hits and the
+   * 2 ready misses). Only tiers with blocks are recorded, as the real server does.
+   */
+  recordQuery(tiers: TierCounts, how: { lookedUp: boolean; answered: boolean }, missHashes: readonly string[] = []): void {
+    if (how.lookedUp) {
+      for (const tier of ['ram', 'rdma', 'ssd', 'miss'] as const) {
+        if (tiers[tier] > 0) this.c.tiers.inc({ tier, ...CORE }, tiers[tier]);
+      }
     }
-    this.c.hits.inc(CORE, tiers.ram + tiers.ssd + tiers.rdma);
-    if (tiers.miss > 0) this.c.misses.inc(CORE, tiers.miss);
+    if (how.answered) {
+      this.c.hits.inc(CORE, tiers.ram + tiers.ssd + tiers.rdma);
+      if (tiers.miss > 0) this.c.misses.inc(CORE, tiers.miss);
+      this.queriedBlocks += tiers.ram + tiers.ssd + tiers.rdma + tiers.miss;
+      for (const h of missHashes) {
+        if (this.missHashes.size >= MISS_HASHES_KEPT) break;
+        this.missHashes.add(h);
+      }
+    }
   }
   recordSave(bytes: number, durationS: number): void {
     if (bytes > 0) this.c.saveBytes.inc(CORE, bytes);
@@ -147,7 +229,7 @@ export class SimMetrics implements StoreObserver {
     this.h.rpc.observe(labels, durationS);
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    return omitEmptyFamilies(await this.registry.metrics());
   }
 }

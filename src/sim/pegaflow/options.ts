@@ -31,6 +31,8 @@ export interface SimPegaflowOptions {
   ssdLoadUsPerBlock: number;
   /** How long a query lease pins its blocks when neither Load nor Release ends it. */
   leaseTtlS: number;
+  /** `window` labels of the pegaflow_hll_* gauges (`--metric-hll-windows`). */
+  hllWindows: string[];
 }
 
 const GIB = 1024 ** 3;
@@ -52,10 +54,11 @@ export const DEFAULT_OPTIONS: Readonly<SimPegaflowOptions> = Object.freeze({
   loadUsPerBlock: 120,
   ssdLoadUsPerBlock: 400,
   leaseTtlS: 30,
+  hllWindows: ['15m', '1h', '1d'],
 });
 
 export function resolveOptions(partial: Partial<SimPegaflowOptions> = {}): SimPegaflowOptions {
-  return { ...DEFAULT_OPTIONS, devices: [], ssdCachePaths: [], faultSpecs: [], ...partial };
+  return { ...DEFAULT_OPTIONS, devices: [], ssdCachePaths: [], faultSpecs: [], hllWindows: [...DEFAULT_OPTIONS.hllWindows], ...partial };
 }
 
 /** Rust `SocketAddr` syntax: `ipv4:port` or `[ipv6]:port`; host names are rejected, as the real server rejects them. */

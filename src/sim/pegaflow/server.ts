@@ -102,7 +102,7 @@ export async function startSimPegaflow(partial: Partial<SimPegaflowOptions> = {}
 
   const ssdEnabled = options.ssdCachePaths.length > 0;
   let store: BlockStore | undefined;
-  const metrics = new SimMetrics(() => store!.stats(), { ssdEnabled, blockBytes: options.blockBytes });
+  const metrics = new SimMetrics(() => store!.stats(), { ssdEnabled, blockBytes: options.blockBytes, hllWindows: options.hllWindows, ssdUsPerBlock: options.ssdLoadUsPerBlock });
   store = new BlockStore({
     poolBytes: options.poolSizeBytes,
     ssdBytes: ssdEnabled ? options.ssdCacheCapacityBytes : 0,

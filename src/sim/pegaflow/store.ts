@@ -165,6 +165,18 @@ export class BlockStore {
     return this.insertSealed(key, p.slots as Buffer[]) ? 'inserted' : 'dropped';
   }
 
+  /** The tiers `query` would attribute the blocks to, without leasing or touching LRU order. */
+  classify(namespace: string, hashes: readonly Buffer[]): TierCounts {
+    const tiers: TierCounts = { ram: 0, ssd: 0, rdma: 0, miss: 0 };
+    for (const hash of hashes) {
+      const tier = this.tierOf(namespace, hash);
+      if (!tier) break;
+      tiers[tier]++;
+    }
+    tiers.miss = hashes.length - tiers.ram - tiers.ssd;
+    return tiers;
+  }
+
   /** Counts the leading hits, attributes every asked block to a tier, and leases the hits. */
   query(instanceId: string, namespace: string, hashes: readonly Buffer[], consumers = 1): { hitBlocks: number; tiers: TierCounts; lease?: Buffer } {
     this.sweepExpired();

@@ -3,11 +3,13 @@
 // harness reports clap's errors as they come.
 import { flagDisplay, flagsFor, type Dialect, type FlagSpec } from './flags.ts';
 
-export const SIM_VERSION = '0.23.12-kvgate-sim';
+/** The real server it follows (test/fixtures/real/pegaflow/), marked as the sim. */
+export const SIM_VERSION = '0.25.1-kvgate-sim';
 export const BIN_NAME = 'pegaflow-server';
 
 export function versionText(): string {
-  return `${BIN_NAME} ${SIM_VERSION}\n`;
+  // `--version` names the program as the real binary does (pega-engine-server), not the console script.
+  return `pega-engine-server ${SIM_VERSION}\n`;
 }
 
 function entry(spec: FlagSpec): string {
