@@ -52,7 +52,14 @@ t.test('the sim pegaflow-server answers --version through the same probe', async
   const { cfg } = makeConfig(['--stack', 'sim'], { PEGAFLOW_BIN: join(process.cwd(), 'src/sim/bin/pegaflow-server.ts') });
   const env = await captureEnvironment(cfg, { timeoutS: 20 });
   t.equal(env.tools['pegaflow-server']?.status, 'ok');
-  t.match(env.tools['pegaflow-server']?.version, /^pegaflow-server \S+/);
+  t.equal(env.tools['pegaflow-server']?.version, 'pega-engine-server 0.25.1-kvgate-sim');
+});
+
+t.test('the real pegaflow-server (KVGATE_REAL_PEGAFLOW) answers --version through the same probe', { skip: process.env['KVGATE_REAL_PEGAFLOW'] ? false : 'KVGATE_REAL_PEGAFLOW not set' }, async (t) => {
+  const { cfg } = makeConfig([], { PEGAFLOW_BIN: process.env['KVGATE_REAL_PEGAFLOW']! });
+  const env = await captureEnvironment(cfg, { timeoutS: 20 });
+  t.equal(env.tools['pegaflow-server']?.status, 'ok');
+  t.match(env.tools['pegaflow-server']?.version, /^pega-engine-server \d+\.\d+\.\d+$/);
 });
 
 t.test('probes run concurrently: total time is about the slowest, not the sum', async (t) => {
