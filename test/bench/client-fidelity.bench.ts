@@ -9,6 +9,7 @@
 // floor in the same run, so "above floor" is the client's share.
 //
 //   npm run bench:client [-- --ttft-ms 50 --itl-ms 5 --max-tokens 4 --concurrency 1,10,100,1000 --requests N]
+//   KVGATE_BENCH_PYTHON=python3 npm run bench:client   # a Python with aiohttp already installed (no PyPI)
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,11 +33,24 @@ const levels = listFlag(argv, 'concurrency', [1, 10, 100, 1000]);
 const fixedRequests = numberFlag(argv, 'requests', 0);
 /** Enough samples for a p99 at low concurrency, ten rounds at high. */
 const requestsFor = (c: number): number => fixedRequests || Math.max(200, 10 * c);
-/** Unmeasured requests first (connections, JIT), for every client alike. */
-const warmupFor = (c: number): number => Math.max(c, 20);
+/**
+ * Unmeasured requests first (connections, JIT), for every client alike. A
+ * node process needs a few hundred requests before its JIT has settled: with
+ * only c of them, the first measured round at c=100 read p99 30 ms and the
+ * fifth 7 ms, for the same client and server (tmp profiling, 2 cores).
+ */
+const warmupFor = (c: number): number => Math.max(300, 2 * c);
+/** Requests sent once, before any client is measured, so that the server's JIT is as warm for the first client as for the last. */
+const SERVER_WARMUP = { concurrency: 100, requests: 3000 };
 
-/** .venv/bench with the pinned aiohttp; created or repaired when missing. */
+/**
+ * .venv/bench with the pinned aiohttp; created or repaired when missing.
+ * KVGATE_BENCH_PYTHON instead names a Python that already has aiohttp (any
+ * version, reported with the figures), for machines without PyPI.
+ */
 function ensureVenv(): string {
+  const given = process.env['KVGATE_BENCH_PYTHON'];
+  if (given) return given;
   const py = join(VENV, 'bin', 'python');
   const version = () => (existsSync(py) ? spawnSync(py, ['-c', 'import aiohttp; print(aiohttp.__version__)'], { encoding: 'utf8' }).stdout.trim() : '');
   if (version() === AIOHTTP_VERSION) return py;
@@ -137,6 +151,8 @@ async function main(): Promise<void> {
   const runs: ClientRun[] = [];
   let pyVersions = '';
   try {
+    process.stdout.write(`  warming the server up: ${SERVER_WARMUP.requests} requests at concurrency ${SERVER_WARMUP.concurrency} (raw client, not measured)…\n`);
+    await runFloor(Number(new URL(server.url).port), SIM_MODEL, PROMPT, maxTokens, SERVER_WARMUP.concurrency, SERVER_WARMUP.requests);
     for (const c of levels) {
       const n = requestsFor(c);
       process.stdout.write(`  concurrency ${c}: ${n} requests per client…\n`);
@@ -177,8 +193,13 @@ async function main(): Promise<void> {
     const k = runs.find((r) => r.concurrency === c && r.client.startsWith('kvgate'))!;
     const p = runs.find((r) => r.concurrency === c && r.client.includes('first content'))!;
     if (c <= 100) {
-      targets.push({ target: `c=${c}: overhead p50 ≤ 0.5 ms`, measured: ms(k.overheadMs.p50), met: (k.overheadMs.p50 ?? Infinity) <= 0.5 });
-      targets.push({ target: `c=${c}: overhead p99 ≤ 2 ms`, measured: ms(k.overheadMs.p99), met: (k.overheadMs.p99 ?? Infinity) <= 2 });
+      // The client's own share: above the raw socket client's floor, measured in the same run.
+      const f = floorOf(c);
+      for (const [q, limit] of [['p50', 0.5], ['p99', 2]] as const) {
+        const own = (k.overheadMs[q] ?? Infinity) - (f[q] ?? 0);
+        targets.push({ target: `c=${c}: client overhead ${q} (above floor) ≤ ${limit} ms`, measured: ms(own), met: own <= limit });
+        targets.push({ target: `c=${c}: measured − injected ${q} ≤ ${limit} ms (floor included)`, measured: ms(k.overheadMs[q]), met: (k.overheadMs[q] ?? Infinity) <= limit });
+      }
     }
     for (const q of ['p50', 'p99'] as const) {
       const kv = k.overheadMs[q] ?? Infinity;

@@ -67,7 +67,8 @@ class Conn {
 
 /** `concurrency` keep-alive connections, a warm-up request on each, then `n` measured requests, closed loop. */
 export async function runFloor(port: number, model: string, prompt: string, maxTokens: number, concurrency: number, n: number): Promise<FloorResult> {
-  const body = JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0, stream: true });
+  // The very body kvgate's client sends (usage chunk included), so that the server does the same work for both.
+  const body = JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } });
   const req = Buffer.from(
     `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );

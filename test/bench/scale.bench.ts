@@ -11,7 +11,7 @@ import { runPass } from '../../src/workloads/pass-runner.ts';
 import { closeDefaultDispatcher } from '../../src/workloads/client/agent.ts';
 import type { RequestInput } from '../../src/workloads/client/types.ts';
 import { runFloor } from './raw-floor.ts';
-import { describeMachine, dist, machineInfo, ms, numberFlag, pass, SIM_MODEL, startSimVllmProcess, table, vmHwmBytes, writeBenchResult } from './lib.ts';
+import { describeMachine, dist, machineInfo, type Dist, ms, numberFlag, pass, SIM_MODEL, startSimVllmProcess, table, vmHwmBytes, writeBenchResult } from './lib.ts';
 
 const argv = process.argv.slice(2);
 const streams = numberFlag(argv, 'streams', 1000);
@@ -23,6 +23,14 @@ const PROMPT = 'Tell me about the weather today.';
 const MB = 2 ** 20;
 const ADDED_P99_TARGET_MS = 2;
 const RSS_TARGET_MB = 300;
+
+interface PassFigures {
+  requests: number;
+  failed: number;
+  durationS: number;
+  reqPerS: number;
+  addedTtftMs: Dist;
+}
 
 function inputs(n: number, prefix: string): RequestInput[] {
   return Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, endpoint: 'chat', messages: [{ role: 'user', content: PROMPT }], maxTokens, temperature: 0 }));
@@ -56,16 +64,21 @@ async function main(): Promise<void> {
   const startRssBytes = process.memoryUsage.rss();
   const startHwmBytes = vmHwmBytes();
   const common = { baseUrl: server.url, model: SIM_MODEL, timeoutS: 300, maxInflight: streams, requestRate: Infinity, seed: 0 };
-  let result;
+  let result: PassFigures & { errors: string[]; cpuS: number; cpuShareOfOneCore: number };
   let memory;
-  let floor;
+  let floor: PassFigures;
   try {
+    // The server's JIT first (raw client, not measured): a cold sim server alone reads p99 140-180 ms here.
+    process.stdout.write(`  server warm-up (raw socket client): ${3 * streams} requests…\n`);
+    await runFloor(Number(new URL(server.url).port), SIM_MODEL, PROMPT, maxTokens, streams, 3 * streams);
     const mem = memorySampler(20);
-    // One unmeasured round opens the connections; its memory stays counted (sockets are kept alive).
-    process.stdout.write(`  warm-up: ${streams} requests…\n`);
-    await runPass(inputs(streams, 'w'), common);
+    // Two unmeasured rounds open the connections and warm this process's JIT; their memory stays counted (sockets are kept alive).
+    process.stdout.write(`  warm-up: ${2 * streams} requests…\n`);
+    await runPass(inputs(2 * streams, 'w'), common);
     process.stdout.write(`  measured: ${requests} requests…\n`);
+    const cpu0 = process.cpuUsage();
     const { records, durationS } = await runPass(inputs(requests, 'r'), common);
+    const cpu = process.cpuUsage(cpu0);
     memory = { ...mem.stop(), vmHwmBytes: vmHwmBytes(), startRssBytes, startVmHwmBytes: startHwmBytes };
     const ok = records.filter((r) => r.ok);
     result = {
@@ -75,21 +88,26 @@ async function main(): Promise<void> {
       durationS,
       reqPerS: records.length / durationS,
       addedTtftMs: dist(ok.map((r) => r.ttftS! * 1000 - ttftMs)),
+      /** CPU this process used during the measured pass, and as a share of one core over the pass. */
+      cpuS: (cpu.user + cpu.system) / 1e6,
+      cpuShareOfOneCore: (cpu.user + cpu.system) / 1e6 / durationS,
     };
     await closeDefaultDispatcher();
     process.stdout.write(`  floor (raw socket client): ${requests} requests…\n`);
     const f = await runFloor(Number(new URL(server.url).port), SIM_MODEL, PROMPT, maxTokens, streams, requests);
+    // (the floor runs last, on a server as warm as the one kvgate's measured pass met)
     floor = { requests, failed: f.failed, durationS: f.wallS, reqPerS: requests / f.wallS, addedTtftMs: dist(f.ttftMs.map((v) => v - ttftMs)) };
   } finally {
     await closeDefaultDispatcher();
     await server.stop();
   }
 
-  const row = (name: string, r: typeof result) => [name, r.requests, r.failed, ms(r.addedTtftMs.p50), ms(r.addedTtftMs.p90), ms(r.addedTtftMs.p99), ms(r.addedTtftMs.max), r.reqPerS.toFixed(0)];
+  const row = (name: string, r: PassFigures) => [name, r.requests, r.failed, ms(r.addedTtftMs.p50), ms(r.addedTtftMs.p90), ms(r.addedTtftMs.p99), ms(r.addedTtftMs.max), r.reqPerS.toFixed(0)];
   process.stdout.write(`\nAdded TTFT (measured − injected ${ttftMs} ms), ms, ${streams} streams\n`);
   process.stdout.write(
-    table(['client', 'requests', 'failed', 'p50', 'p90', 'p99', 'max', 'req/s'], [row('kvgate pass runner + stream-client', result), row('floor: raw socket client', { ...floor, errors: [] })]) + '\n',
+    table(['client', 'requests', 'failed', 'p50', 'p90', 'p99', 'max', 'req/s'], [row('kvgate pass runner + stream-client', result), row('floor: raw socket client', floor)]) + '\n',
   );
+  process.stdout.write(`\nkvgate's CPU during the measured pass: ${result.cpuS.toFixed(1)} s over ${result.durationS.toFixed(1)} s (${(100 * result.cpuShareOfOneCore).toFixed(0)} % of one core)\n`);
   const mb = (b: number | undefined) => (b === undefined ? '–' : (b / MB).toFixed(0));
   process.stdout.write(`\nHarness process memory, MB\n`);
   process.stdout.write(

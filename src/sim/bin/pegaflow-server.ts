@@ -4,8 +4,7 @@
 // endpoints as the real one, no GPU. See src/sim/pegaflow/README.md.
 // Exit codes: 0 stopped (SIGTERM/SIGINT, Shutdown RPC), 1 start-up failed or crash-after fault, 2 bad flags.
 import { parseCli } from '../pegaflow/cli.ts';
-import { createLogger } from '../pegaflow/log.ts';
-import { startSimPegaflow, type SimPegaflowHandle } from '../pegaflow/server.ts';
+import type { SimPegaflowHandle } from '../pegaflow/server.ts';
 
 const STOP_GRACE_MS = 500;
 
@@ -16,6 +15,8 @@ async function main(): Promise<void> {
     if (cli.stderr) process.stderr.write(cli.stderr);
     process.exit(cli.code);
   }
+  // Loaded only to serve: `--help` and `--version` (the launcher's probes) stay cheap.
+  const [{ createLogger }, { startSimPegaflow }] = await Promise.all([import('../pegaflow/log.ts'), import('../pegaflow/server.ts')]);
   const logger = createLogger(cli.options.logLevel);
   let handle: SimPegaflowHandle | undefined;
   let signalled = false;

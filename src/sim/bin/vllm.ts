@@ -4,8 +4,7 @@
 // SSE format and metric names, no GPU. See src/sim/vllm/README.md.
 // Exit codes: 0 stopped (SIGTERM/SIGINT), 1 start-up failed or the engine died, 2 bad arguments.
 import { parseCli } from '../vllm/cli.ts';
-import { createLogger } from '../vllm/log.ts';
-import { SimStartupError, startSimVllm, type SimVllmHandle } from '../vllm/server.ts';
+import type { SimVllmHandle } from '../vllm/server.ts';
 
 /** A stop must finish well under a second; this bounds it if a step hangs. */
 const STOP_DEADLINE_MS = 900;
@@ -17,6 +16,8 @@ async function main(): Promise<void> {
     if (cli.stderr) process.stderr.write(cli.stderr);
     process.exit(cli.code);
   }
+  // Loaded only to serve: `--help` and `--version` (the launcher's probes) stay a quarter of a second cheaper.
+  const [{ createLogger }, { SimStartupError, startSimVllm }] = await Promise.all([import('../vllm/log.ts'), import('../vllm/server.ts')]);
   const logger = createLogger();
   let handle: SimVllmHandle | undefined;
   let signalled = false;

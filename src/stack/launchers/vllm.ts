@@ -33,9 +33,9 @@ export async function probeVllm(bin: string, timeoutS = 120): Promise<VllmCapabi
     if (notExecutable(r)) throw new LauncherError(`VLLM_BIN "${bin}" is not executable`);
     return { ok: r.ok, out: r.stdout + r.stderr };
   };
-  let help = await attempt(['serve', '--help=all']);
-  if (!help.ok || !help.out.includes('--port')) help = await attempt(['serve', '--help']);
-  const version = await attempt(['--version']);
+  // Concurrently: each one imports vLLM (seconds on a real install).
+  const [full, version] = await Promise.all([attempt(['serve', '--help=all']), attempt(['--version'])]);
+  const help = full.ok && full.out.includes('--port') ? full : await attempt(['serve', '--help']);
   return { flags: flagsFromHelp(help.out), version: version.ok ? version.out.trim().split('\n').pop() : undefined };
 }
 
