@@ -235,8 +235,7 @@ export function createEngineService(ctx: ServiceContext): grpc.UntypedServiceImp
     if (!inst) throw new RpcError(grpc.status.FAILED_PRECONDITION, `instance ${req.instanceId} not found`);
     const lookup = ssdLookup(req, inst.namespace);
     if (lookup === 'lookup-started' || lookup === 'pending') {
-      const tiers = store.classify(inst.namespace, req.blockHashes);
-      metrics.recordQuery(tiers, { lookedUp: true, answered: false }, missedHashes(req.blockHashes, tiers.ram + tiers.ssd));
+      metrics.recordQuery(store.classify(inst.namespace, req.blockHashes), { lookedUp: true, answered: false });
       logger.debug(`QueryPrefetch ${req.reqId} from ${req.instanceId}: ${req.blockHashes.length} asked, SSD lookup under way: loading`);
       return { loading: {} };
     }
