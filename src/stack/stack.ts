@@ -235,7 +235,7 @@ export async function startStack(cfg: KvgateConfig, opts: StartOptions): Promise
       const s = servers.get(role);
       if (!s) return;
       stopping.add(role);
-      const signal = s.proc.spec.stopSignal ?? 'SIGTERM';
+      const signal = stopSignalOf(s.pidFile);
       const res = await stopGroup(s.proc.pgid, cfg.timeouts.stopS, s.proc.pid, signal);
       if (res.escalated) problems.push(`${role} did not stop within ${cfg.timeouts.stopS}s of ${signal} (STOP_TIMEOUT); sent SIGKILL`);
       if (res.survivors.length) problems.push(`${role}: pids ${res.survivors.map((p) => p.pid).join(', ')} survived SIGKILL`);

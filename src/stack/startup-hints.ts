@@ -19,7 +19,7 @@ const KNOWN_FAILURES: readonly KnownFailure[] = [
     hint: 'no GPU is visible to it: check nvidia-smi, PEGA_DEVICE and VLLM_BASELINE_DEVICE',
   },
   {
-    pattern: /CUDA out of memory|torch\.OutOfMemoryError|cudaErrorMemoryAllocation|out of memory/i,
+    pattern: /out of memory|OutOfMemoryError|cudaErrorMemoryAllocation/i,
     hint: 'out of memory: another process may hold the GPU (nvidia-smi), or lower PEGA_POOL_SIZE / the vLLM memory settings',
   },
   {
@@ -27,7 +27,7 @@ const KNOWN_FAILURES: readonly KnownFailure[] = [
     hint: 'vLLM rejected a flag: check VLLM_EXTRA_ARGS (for example --disable-log-requests was removed in vLLM 0.12)',
   },
   {
-    pattern: /error: unexpected argument '([^']+)' found/,
+    pattern: /error: unexpected argument '[^']+' found/,
     hint: 'pegaflow-server rejected a flag: check PEGA_EXTRA_ARGS and PEGA_FLAG_DIALECT',
   },
   {

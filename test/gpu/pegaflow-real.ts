@@ -12,7 +12,7 @@
 // Exit code: 0 when every check passed, 1 otherwise, 2 on bad usage.
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -315,7 +315,7 @@ async function main(): Promise<number> {
   if (existsSync(logFile)) save('server.log', readFileSync(logFile, 'utf8'));
   if (!args.keep) {
     // The SSD cache file may be large: remove the work dir (logs were copied).
-    await runShell(`rm -rf '${work}'`, 60_000);
+    rmSync(work, { recursive: true, force: true });
   }
   return finish();
 
@@ -437,21 +437,6 @@ function runTraffic(cmd: string, timeoutMs: number, onHold: (hold: HeldInstance)
     child.on('close', (code) => {
       clearTimeout(timer);
       resolvePromise({ code, stdout: stdout + pending, stderr });
-    });
-  });
-}
-
-function runShell(cmd: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    const child = spawn('bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
     });
   });
 }

@@ -60,6 +60,7 @@ t.test('start-up failure hints, from real servers\' last words', async (t) => {
   t.match(startupHint("error: unexpected argument '--bogus' found\n\nUsage: pegaflow-server-py [OPTIONS]\n"), /PEGA_EXTRA_ARGS/);
   t.match(startupHint('torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB'), /out of memory/);
   t.match(startupHint('OSError: [Errno 98] Address already in use'), /VLLM_PORT/);
+  t.match(startupHint('RuntimeError: Found no NVIDIA driver on your system.'), /no GPU is visible.*PEGA_DEVICE/);
   t.equal(startupHint(realPegaflowText('server.log')), undefined, 'a healthy log gives no hint');
 });
 

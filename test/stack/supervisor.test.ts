@@ -53,6 +53,15 @@ t.test('a process that exits while starting fails the start at once, with the la
   t.equal(lines.length, 40, 'exactly the last 40 lines');
   t.equal(lines.at(-1), 'fixture: fatal error, exiting', 'ends with the last thing the server said');
   t.notOk(e.logTail.includes('fixture log line 1\n'), 'older lines are cut');
+  t.notMatch(e.message, /hint:/, 'no hint for last words nobody knows');
+});
+
+t.test('a known cause of death in the log tail adds its hint to the start failure', async (t) => {
+  const logFile = join(tmp, 'port-taken.log');
+  const proc = await spawnInGroup({ name: 'port-taken', command: 'sh', args: ['-c', 'echo "OSError: [Errno 98] Address already in use"; exit 1'], env: {}, logFile });
+  const err = await waitReady(proc, async () => ({ ready: false, detail: 'no answer' }), { timeoutS: 60, maxIntervalS: 1 }).catch((e: unknown) => e);
+  t.ok(err instanceof ServerStartError);
+  t.match((err as Error).message, /port-taken exited while starting \(exit code 1\).*; hint: a port it needs is taken: .*VLLM_PORT/);
 });
 
 t.test('a server that never gets ready fails at the startup timeout, naming it', async (t) => {
@@ -99,6 +108,16 @@ t.test('SIGTERM is enough for a well-behaved server (no escalation)', async (t) 
   t.notOk(res.escalated);
   const exit = await proc.exited;
   t.equal(exit.code, 0);
+});
+
+t.test('a server that stops cleanly only on SIGINT (as pegaflow-server) needs no escalation when SIGINT is its stop signal', async (t) => {
+  const port = await freePort();
+  const proc = await spawnInGroup(spec('sigint-only', { PORT: String(port), IGNORE_SIGTERM: '1' }));
+  await waitReady(proc, httpProbe(`http://127.0.0.1:${port}/health`), { timeoutS: 20, maxIntervalS: 0.2 });
+  const res = await stopGroup(proc.pgid, 5, proc.pid, 'SIGINT');
+  t.notOk(res.escalated, 'stopped by SIGINT within the grace period');
+  t.same(res.survivors, []);
+  t.equal((await proc.exited).signal, 'SIGINT');
 });
 
 t.test('a missing executable is reported by name', async (t) => {
